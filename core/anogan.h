@@ -1,0 +1,128 @@
+/* anogan: the AnoGAN model (Schlegl et al., IPMI 2017) and its anomaly score.
+ *
+ * A model is a DCGAN generator G (z -> image), the discriminator's feature stack f (image ->
+ * 512x4x4 block) and critic, an optional encoder E (image -> z, f-AnoGAN, Schlegl et al. 2019),
+ * the preprocessing that maps pixels to the model's input range, and an optional calibration
+ * (threshold on the score). It is stored as one safetensors file; tensor names are the seed's
+ * PyTorch names (G.generator_network..., D.feature_network..., D.critic_network...; E.* for the
+ * encoder) and the rest is __metadata__ (see docs/model-format.md). A file without metadata is
+ * a seed state_dict: it gets the seed's values (zdim 20, 64x64, 1 channel, mean 0.1307,
+ * std 0.3081).
+ *
+ * Scoring searches a latent z per image so that G(z) looks like x (Adam on z, G and D frozen,
+ * BatchNorm on running statistics so an image's score never depends on its batch neighbours) and
+ * reports score = (1-lambda) * sum|x - G(z)| + lambda * sum|f(x) - f(G(z))|, lambda = 0.1. */
+#ifndef INSPECTD_ANOGAN_H
+#define INSPECTD_ANOGAN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "image.h"
+#include "net.h"
+#include "status.h"
+
+struct anogan_config {
+    int zdim;       /* latent size (seed: 20) */
+    int width;      /* base width of G and D (seed: 64) */
+    int image_size; /* side of the square model input (seed: 64) */
+    int channels;   /* image channels (seed: 1) */
+    float mean, std;  /* preprocessing: x = (pixel/255 - mean) / std, after the bicubic resize */
+    float lambda;   /* weight of the feature term in the score (seed: 0.1) */
+};
+
+/* The seed's values; a model file's metadata overrides them key by key. */
+struct anogan_config anogan_config_seed(void);
+
+struct anogan_calibration {
+    bool present;
+    float threshold;   /* score above it => anomalous */
+    float percentile;  /* of held-out normal scores the threshold was taken at, e.g. 99 */
+    int count;         /* held-out normal images scored */
+    float mean, std, p50, p90, p99, max;
+    char search[16];   /* "random" or "encoder": the search settings used to score them */
+    int iterations;
+    char data[256];    /* where the held-out images came from (free text) */
+};
+
+struct anogan {
+    struct anogan_config cfg;
+    struct net g;       /* (zdim,1,1) -> (channels, size, size) */
+    struct net d_feat;  /* (channels, size, size) -> (8*width, 4, 4) */
+    struct net d_critic;/* (8*width, 4, 4) -> (1, 1, 1) logit */
+    bool has_encoder;
+    struct net enc;     /* (channels, size, size) -> (zdim, 1, 1) */
+    struct anogan_calibration cal;
+    char name[64];      /* model name: metadata "name", else the file's base name */
+    char sha256[65];    /* of the file it was loaded from ("" if built in memory) */
+    char trained[256];  /* free-text provenance from metadata "trained" ("" if none) */
+};
+
+/* A model with the given architecture and freshly initialised weights (DCGAN init, seeded),
+ * without calibration or encoder. For training. *out owned by the caller: anogan_free. */
+enum status anogan_create(struct anogan **out, const struct anogan_config *cfg, uint64_t seed);
+/* Adds an encoder with fresh weights (mirror of D, last conv to zdim). */
+enum status anogan_add_encoder(struct anogan *m, uint64_t seed);
+/* Loads a model file. Every tensor shape is checked against the architecture from metadata;
+ * a missing or misshapen tensor is STATUS_SHAPE / STATUS_NOT_FOUND naming the tensor. */
+enum status anogan_load(struct anogan **out, const char *path);
+/* Saves all tensors and metadata (atomic replace, see safetensors_save). */
+enum status anogan_save(const struct anogan *m, const char *path);
+void anogan_free(struct anogan *m);
+
+/* Model input from an 8-bit image of any size and channel count: grey (image_to_grey), bicubic
+ * resize to image_size, then (v - mean) / std. x: channels*size*size floats. */
+void anogan_preprocess(const struct anogan *m, const struct image *img, float *x);
+/* Model units back to pixel values in [0,1] (clamped): v * std + mean. n floats in place. */
+void anogan_to_pixels(const struct anogan *m, float *v, size_t n);
+
+enum anogan_init {
+    ANOGAN_INIT_RANDOM,  /* z0 ~ N(0,1) from the image's seed (the seed's search) */
+    ANOGAN_INIT_ENCODER, /* z0 = E(x); needs an encoder */
+};
+
+struct anogan_search {
+    enum anogan_init init;
+    int iterations;   /* Adam steps at most (0 = score z0 as it is) */
+    float lr;         /* Adam learning rate (seed: 1e-3), betas (0.9, 0.999), eps 1e-8 */
+    int patience;     /* early stop: 0 = off; else stop an image when its score has not improved */
+    float tol;        /*   by more than tol (relative) over the last `patience` steps */
+};
+
+/* The seed's search: random start, 5000 steps, lr 1e-3, no early stop. */
+struct anogan_search anogan_search_seed(void);
+
+struct anogan_result {
+    float score, residual, discrimination;
+    int iterations; /* Adam steps actually taken for this image */
+};
+
+/* Workspace for scoring up to max_batch images on one thread; NULL on allocation failure.
+ * Must not outlive m. */
+struct anogan_ctx *anogan_ctx_create(const struct anogan *m, int max_batch);
+void anogan_ctx_free(struct anogan_ctx *c);
+
+/* Scores B images searched together. x: B preprocessed images, each (channels, size, size),
+ * image after image (NCHW). seeds[i] seeds image i's random z0 (ignored for the encoder start):
+ * the same image with the same seed gets the same score whatever else is in the batch.
+ * Outputs (each may be NULL): res[B]; recon: B images of G(z) in model units (NCHW);
+ * z: B * zdim final latents. cancel, if not NULL, is polled between steps (nonzero = stop,
+ * STATUS_CANCELLED). STATUS_UNSUPPORTED if the encoder start is asked of a model without one. */
+enum status anogan_score(struct anogan_ctx *c, const float *x, int B, const uint64_t *seeds,
+                         const struct anogan_search *search, struct anogan_result *res,
+                         float *recon, float *z, volatile int *cancel);
+
+/* Pieces of the score, exposed for tests, training and the encoder:
+ * G(z) for B latents (z: B*zdim, NCHW out), and f(x) for B images (B * feat_size, each image's
+ * features flattened as PyTorch's view(B,-1) would). */
+void anogan_generate(struct anogan_ctx *c, const float *z, int B, float *out);
+void anogan_features(struct anogan_ctx *c, const float *x, int B, float *out);
+size_t anogan_feature_size(const struct anogan *m);
+size_t anogan_image_size(const struct anogan *m); /* channels*size*size */
+
+/* Score of images x at latents z without search, with d score / d z into dz (may be NULL).
+ * res[B]. This is what the search repeats; exposed for golden tests. */
+void anogan_score_at(struct anogan_ctx *c, const float *x, const float *z, int B,
+                     struct anogan_result *res, float *dz);
+
+#endif

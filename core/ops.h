@@ -1,0 +1,120 @@
+/* ops: the numeric kernels of the networks, as pure functions on float arrays.
+ *
+ * Layout. Activations are stored channel-major with the batch inside: (C, B, H, W), so that one
+ * GEMM covers the whole batch (N = B*H*W) and BatchNorm sees each channel as one contiguous row.
+ * For B = 1 this is the same as PyTorch's NCHW. Weights keep PyTorch's layouts exactly:
+ * Conv2d (out, in, k, k), ConvTranspose2d (in, out, k, k), so safetensors tensors load as they are.
+ *
+ * Argument order follows llm.c: outputs first, then inputs, then sizes. Backward-data kernels
+ * OVERWRITE their output gradient (dinp = ...); backward-weight kernels ACCUMULATE (dweight +=),
+ * so a caller can sum gradients over several passes and zeroes them itself.
+ *
+ * Each fast kernel (ops.c: im2col/col2im + OpenBLAS sgemm) has a naive twin with the suffix _ref
+ * (ops_ref.c: the definition, loop by loop). Tests check fast against _ref on random shapes, _ref
+ * against PyTorch's golden vectors, and every backward against central finite differences.
+ *
+ * Formulas: Conv2d, ConvTranspose2d, BatchNorm2d, LeakyReLU, Tanh and Adam as documented by PyTorch
+ * (torch.nn / torch.optim.Adam, 1.13); BatchNorm: Ioffe & Szegedy 2015, Algorithm 1. */
+#ifndef INSPECTD_OPS_H
+#define INSPECTD_OPS_H
+
+#include <stddef.h>
+
+/* Shape of one convolution or transposed convolution over a batch. Square kernels only.
+ * Conv2d:          hout = (hin + 2*pad - k) / stride + 1
+ * ConvTranspose2d: hout = (hin - 1) * stride - 2*pad + k                                       */
+struct conv_shape {
+    int batch;
+    int cin, hin, win;
+    int cout, hout, wout;
+    int k, stride, pad;
+};
+
+/* Fills hout/wout of s from the other fields. */
+void conv2d_shape_infer(struct conv_shape *s);
+void conv_transpose2d_shape_infer(struct conv_shape *s);
+
+/* ---- Conv2d ------------------------------------------------------------------------------ */
+/* Scratch floats the fast kernels below need for shape s (im2col buffer). */
+size_t conv2d_work_size(const struct conv_shape *s);
+/* out (cout,B,hout,wout) = conv(inp (cin,B,hin,win), weight (cout,cin,k,k)) + bias (cout).
+ * bias may be NULL. work: conv2d_work_size(s) floats. */
+void conv2d_forward(float *out, const float *inp, const float *weight, const float *bias,
+                    const struct conv_shape *s, float *work);
+/* dinp (cin,B,hin,win) = d loss / d inp, given dout (cout,B,hout,wout). Overwrites dinp. */
+void conv2d_backward_data(float *dinp, const float *dout, const float *weight,
+                          const struct conv_shape *s, float *work);
+/* dweight (cout,cin,k,k) += ..., dbias (cout) += ... (dbias may be NULL). */
+void conv2d_backward_weight(float *dweight, float *dbias, const float *dout, const float *inp,
+                            const struct conv_shape *s, float *work);
+
+void conv2d_forward_ref(float *out, const float *inp, const float *weight, const float *bias,
+                        const struct conv_shape *s);
+void conv2d_backward_data_ref(float *dinp, const float *dout, const float *weight,
+                              const struct conv_shape *s);
+void conv2d_backward_weight_ref(float *dweight, float *dbias, const float *dout, const float *inp,
+                                const struct conv_shape *s);
+
+/* ---- ConvTranspose2d ---------------------------------------------------------------------- */
+size_t conv_transpose2d_work_size(const struct conv_shape *s);
+/* out (cout,B,hout,wout) = conv_transpose(inp (cin,B,hin,win), weight (cin,cout,k,k)) + bias. */
+void conv_transpose2d_forward(float *out, const float *inp, const float *weight, const float *bias,
+                              const struct conv_shape *s, float *work);
+void conv_transpose2d_backward_data(float *dinp, const float *dout, const float *weight,
+                                    const struct conv_shape *s, float *work);
+/* dweight (cin,cout,k,k) += ..., dbias (cout) += ... */
+void conv_transpose2d_backward_weight(float *dweight, float *dbias, const float *dout,
+                                      const float *inp, const struct conv_shape *s, float *work);
+
+void conv_transpose2d_forward_ref(float *out, const float *inp, const float *weight,
+                                  const float *bias, const struct conv_shape *s);
+void conv_transpose2d_backward_data_ref(float *dinp, const float *dout, const float *weight,
+                                        const struct conv_shape *s);
+void conv_transpose2d_backward_weight_ref(float *dweight, float *dbias, const float *dout,
+                                          const float *inp, const struct conv_shape *s);
+
+/* ---- BatchNorm2d over (C, N), N = B*H*W, each channel one contiguous row ------------------- */
+/* Inference: out = (inp - mean) / sqrt(var + eps) * gamma + beta, with running statistics. */
+void batchnorm_forward_eval(float *out, const float *inp, const float *gamma, const float *beta,
+                            const float *mean, const float *var, float eps, int C, int N);
+/* d inp of the inference form: dinp = dout * gamma / sqrt(var + eps). Overwrites dinp. */
+void batchnorm_backward_eval(float *dinp, const float *dout, const float *gamma, const float *var,
+                             float eps, int C, int N);
+/* Training: batch statistics. Writes out, and caches xhat (C,N), batch mean (C) and
+ * rstd = 1/sqrt(biased var + eps) (C) for the backward pass. The caller updates running
+ * statistics with batchnorm_update_running (PyTorch: momentum 0.1, unbiased variance). */
+void batchnorm_forward_train(float *out, float *xhat, float *bmean, float *brstd, const float *inp,
+                             const float *gamma, const float *beta, float eps, int C, int N);
+void batchnorm_update_running(float *run_mean, float *run_var, const float *bmean,
+                              const float *brstd, float eps, float momentum, int C, int N);
+/* dinp overwritten; dgamma, dbeta (C) accumulated (either may be NULL). */
+void batchnorm_backward_train(float *dinp, float *dgamma, float *dbeta, const float *dout,
+                              const float *xhat, const float *brstd, const float *gamma, int C,
+                              int N);
+
+/* ---- Elementwise activations (in place allowed: out == inp, dinp == dout) ----------------- */
+void relu_forward(float *out, const float *inp, size_t n);
+/* Uses the forward OUTPUT (out > 0 iff inp > 0), so the input need not be kept. */
+void relu_backward(float *dinp, const float *dout, const float *out, size_t n);
+void leaky_relu_forward(float *out, const float *inp, float slope, size_t n);
+/* Uses the forward output; valid for slope > 0 (sign is preserved). */
+void leaky_relu_backward(float *dinp, const float *dout, const float *out, float slope, size_t n);
+void tanh_forward(float *out, const float *inp, size_t n);
+/* dinp = dout * (1 - out^2), out the forward output. */
+void tanh_backward(float *dinp, const float *dout, const float *out, size_t n);
+
+/* ---- Adam (torch.optim.Adam, L2 weight decay added to the gradient, no AMSGrad) ----------- */
+struct adam_config {
+    float lr, beta1, beta2, eps, weight_decay;
+};
+/* One step on n parameters; t is the 1-based step count (bias correction). m, v: state, zero
+ * before the first step. */
+void adam_step(float *param, const float *grad, float *m, float *v, size_t n,
+               const struct adam_config *cfg, int t);
+
+/* ---- Threads ------------------------------------------------------------------------------ */
+/* Threads the BLAS backend may use for one call (>= 1). Global to the process. */
+void ops_set_threads(int n);
+int ops_get_threads(void);
+
+#endif

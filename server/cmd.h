@@ -12,5 +12,6 @@ int cmd_train_encoder(int argc, char **argv);/* cmd_train.c */
 int cmd_train_gcn(int argc, char **argv);    /* cmd_gcn.c */
 int cmd_eval_anogan(int argc, char **argv);  /* cmd_eval.c */
 int cmd_eval_gcn(int argc, char **argv);     /* cmd_gcn.c */
+int cmd_bench_gcn(int argc, char **argv);    /* cmd_gcn.c */
 
 #endif

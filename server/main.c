@@ -13,6 +13,7 @@ struct command {
 static const struct command commands[] = {
     {"serve", NULL, cmd_serve, "run the HTTP daemon (AnoGAN scoring, graph queries, web console)"},
     {"score", NULL, cmd_score, "score PNG images with a model, one JSON line per image"},
+    {"bench", "gcn", cmd_bench_gcn, "time GCN training epochs on Cora or a synthetic graph"},
     {"bench", NULL, cmd_bench, "time the latent search per image and step at several batch sizes"},
     {"train", "anogan", cmd_train_anogan, "train a DCGAN on normal images and calibrate it"},
     {"train", "encoder", cmd_train_encoder, "add an f-AnoGAN encoder to a trained model"},

@@ -70,6 +70,14 @@ enum status anogan_load(struct anogan **out, const char *path);
 enum status anogan_save(const struct anogan *m, const char *path);
 void anogan_free(struct anogan *m);
 
+struct safetensors;
+/* The same as load/save, on an in-memory safetensors (for checkpoints that add optimiser state
+ * beside the model). from: *out owned by the caller; name is used for messages and as the model
+ * name when metadata has none. to: adds tensors and metadata to st (which the caller owns). */
+enum status anogan_from_safetensors(struct anogan **out, const struct safetensors *st,
+                                    const char *name);
+enum status anogan_to_safetensors(const struct anogan *m, struct safetensors *st);
+
 /* Model input from an 8-bit image of any size and channel count: grey (image_to_grey), bicubic
  * resize to image_size, then (v - mean) / std. x: channels*size*size floats. */
 void anogan_preprocess(const struct anogan *m, const struct image *img, float *x);
@@ -79,6 +87,7 @@ void anogan_to_pixels(const struct anogan *m, float *v, size_t n);
 enum anogan_init {
     ANOGAN_INIT_RANDOM,  /* z0 ~ N(0,1) from the image's seed (the seed's search) */
     ANOGAN_INIT_ENCODER, /* z0 = E(x); needs an encoder */
+    ANOGAN_INIT_GIVEN,   /* z0 passed in by the caller through anogan_score's z */
 };
 
 struct anogan_search {
@@ -106,7 +115,7 @@ void anogan_ctx_free(struct anogan_ctx *c);
  * image after image (NCHW). seeds[i] seeds image i's random z0 (ignored for the encoder start):
  * the same image with the same seed gets the same score whatever else is in the batch.
  * Outputs (each may be NULL): res[B]; recon: B images of G(z) in model units (NCHW);
- * z: B * zdim final latents. cancel, if not NULL, is polled between steps (nonzero = stop,
+ * z: B * zdim final latents (with ANOGAN_INIT_GIVEN it also holds the starting ones). cancel, if not NULL, is polled between steps (nonzero = stop,
  * STATUS_CANCELLED). STATUS_UNSUPPORTED if the encoder start is asked of a model without one. */
 enum status anogan_score(struct anogan_ctx *c, const float *x, int B, const uint64_t *seeds,
                          const struct anogan_search *search, struct anogan_result *res,

@@ -1,4 +1,4 @@
-/* console: the web console's files (server/console/*), embedded into the binary at build time by
+/* console: the web console files (server/console/), embedded into the binary at build time by
  * scripts/embed.cmake. The table ends with an entry whose path is NULL. */
 #ifndef INSPECTD_CONSOLE_H
 #define INSPECTD_CONSOLE_H

@@ -1,0 +1,353 @@
+/* test_anogan: the seed's AnoGAN against PyTorch's golden vectors
+ * (../shared/golden/anogan_seed_random.safetensors, made by peer/ref_anogan.py golden), the
+ * model file round trip, batch independence, early stopping, and bad model files. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "anogan.h"
+#include "safetensors.h"
+#include "testutil.h"
+
+#define GOLDEN "golden/anogan_seed_random.safetensors"
+#define TOL 1e-4
+
+static struct safetensors *golden;
+static struct anogan *model;
+
+static const float *tensor(const char *name, size_t numel)
+{
+    const struct safetensors_tensor *t = safetensors_find(golden, name);
+    ck_assert_msg(t != NULL, "golden tensor %s missing", name);
+    ck_assert_uint_eq(t->numel, numel);
+    return t->data;
+}
+
+/* Loads the golden file once per test; returns 0 (and prints why) when it is absent. */
+static int setup_golden(void)
+{
+    const char *path = tu_shared_path(GOLDEN);
+    if (!path) {
+        printf("SKIP: %s not found (set INSPECTD_SHARED)\n", GOLDEN);
+        return 0;
+    }
+    ck_assert_int_eq(safetensors_load(&golden, path), STATUS_OK);
+    enum status s = anogan_load(&model, path);
+    ck_assert_msg(s == STATUS_OK, "anogan_load: %s", status_message());
+    return 1;
+}
+
+static void teardown_golden(void)
+{
+    anogan_free(model);
+    safetensors_free(golden);
+    model = NULL;
+    golden = NULL;
+}
+
+static void check_close(const char *what, const float *got, const float *want, size_t n,
+                        double atol)
+{
+    double e = tu_max_rel_err(got, want, n, atol);
+    printf("%-28s max rel err %.3g\n", what, e);
+    ck_assert_msg(e < TOL, "%s: max relative error %g >= %g", what, e, TOL);
+}
+
+START_TEST(test_seed_defaults_without_metadata)
+{
+    if (!setup_golden())
+        return;
+    /* the golden file has metadata keys, but none of ours: the seed's values apply */
+    ck_assert_int_eq(model->cfg.zdim, 20);
+    ck_assert_int_eq(model->cfg.width, 64);
+    ck_assert_int_eq(model->cfg.image_size, 64);
+    ck_assert_int_eq(model->cfg.channels, 1);
+    ck_assert_float_eq_tol(model->cfg.mean, 0.1307f, 1e-7f);
+    ck_assert_float_eq_tol(model->cfg.std, 0.3081f, 1e-7f);
+    ck_assert(!model->has_encoder);
+    ck_assert(!model->cal.present);
+    ck_assert_int_eq((int)strlen(model->sha256), 64);
+    teardown_golden();
+}
+END_TEST
+
+START_TEST(test_golden_forward)
+{
+    if (!setup_golden())
+        return;
+    const int B = 4;
+    const float *z0 = tensor("in.z0", 4 * 20);
+    struct anogan_ctx *c = anogan_ctx_create(model, B);
+    ck_assert_ptr_nonnull(c);
+    float *gz = malloc(B * 64 * 64 * sizeof(float));
+    float *f = malloc(B * 8192 * sizeof(float));
+    anogan_generate(c, z0, B, gz);
+    check_close("G(z0)", gz, tensor("out.G_z0", B * 4096), B * 4096, 1e-3);
+    anogan_features(c, gz, B, f);
+    check_close("D features of G(z0)", f, tensor("out.D_feature_G_z0", B * 8192), B * 8192, 1e-3);
+
+    /* the critic on those features: a one-block net */
+    struct net_ctx *nc = net_ctx_create(&model->d_critic, B);
+    float *fc = malloc(B * 8192 * sizeof(float)); /* (512, B, 4, 4) layout for the net */
+    for (int b = 0; b < B; b++)
+        for (int ch = 0; ch < 512; ch++)
+            memcpy(fc + ((size_t)ch * B + b) * 16, f + (size_t)b * 8192 + ch * 16, 16 * sizeof(float));
+    const float *logit = net_forward(&model->d_critic, nc, fc, B, NET_MODE_EVAL);
+    check_close("D logits", logit, tensor("out.D_logit_G_z0", B), B, 1e-3);
+    net_ctx_free(nc);
+    free(fc);
+    free(gz);
+    free(f);
+    anogan_ctx_free(c);
+    teardown_golden();
+}
+END_TEST
+
+START_TEST(test_golden_score_and_gradient)
+{
+    if (!setup_golden())
+        return;
+    const int B = 4;
+    const float *x = tensor("in.x", B * 4096), *z0 = tensor("in.z0", B * 20);
+    struct anogan_ctx *c = anogan_ctx_create(model, B);
+    struct anogan_result res[4];
+    float dz[80], got[4];
+    anogan_score_at(c, x, z0, B, res, dz);
+    for (int b = 0; b < B; b++)
+        got[b] = res[b].score;
+    check_close("score", got, tensor("out.score", B), B, 0);
+    for (int b = 0; b < B; b++)
+        got[b] = res[b].residual;
+    check_close("residual", got, tensor("out.residual", B), B, 0);
+    for (int b = 0; b < B; b++)
+        got[b] = res[b].discrimination;
+    check_close("discrimination", got, tensor("out.discrimination", B), B, 0);
+    /* sign() of near-zero differences can flip between implementations; the gradient is a sum of
+     * ~10^5 such terms, so compare with a small absolute floor */
+    check_close("d score / d z0", dz, tensor("out.grad_z0", B * 20), B * 20, 1e-2);
+    anogan_ctx_free(c);
+    teardown_golden();
+}
+END_TEST
+
+START_TEST(test_golden_ten_adam_steps)
+{
+    if (!setup_golden())
+        return;
+    const int B = 4;
+    const float *x = tensor("in.x", B * 4096);
+    float z[80];
+    memcpy(z, tensor("in.z0", B * 20), sizeof z);
+    struct anogan_ctx *c = anogan_ctx_create(model, B);
+    struct anogan_search s = anogan_search_seed();
+    s.init = ANOGAN_INIT_GIVEN;
+    s.iterations = 10;
+    struct anogan_result res[4];
+    ck_assert_int_eq(anogan_score(c, x, B, NULL, &s, res, NULL, z, NULL), STATUS_OK);
+    check_close("z after 10 Adam steps", z, tensor("out.z_after_10_adam", B * 20), B * 20, 1e-3);
+    float got[4];
+    for (int b = 0; b < B; b++) {
+        got[b] = res[b].score;
+        ck_assert_int_eq(res[b].iterations, 10);
+    }
+    check_close("score after 10 steps", got, tensor("out.score_after_10_adam", B), B, 0);
+    anogan_ctx_free(c);
+    teardown_golden();
+}
+END_TEST
+
+/* An image's score must not depend on the other images of its batch (BatchNorm in eval mode,
+ * per-image seeds). */
+START_TEST(test_batch_independence)
+{
+    if (!setup_golden())
+        return;
+    const float *x = tensor("in.x", 4 * 4096);
+    struct anogan_ctx *c = anogan_ctx_create(model, 4);
+    struct anogan_search s = anogan_search_seed();
+    s.iterations = 5;
+    uint64_t seeds[4] = {11, 12, 13, 14};
+    struct anogan_result all[4], one;
+    ck_assert_int_eq(anogan_score(c, x, 4, seeds, &s, all, NULL, NULL, NULL), STATUS_OK);
+    for (int b = 0; b < 4; b++) {
+        ck_assert_int_eq(anogan_score(c, x + b * 4096, 1, &seeds[b], &s, &one, NULL, NULL, NULL),
+                         STATUS_OK);
+        ck_assert_msg(fabsf(one.score - all[b].score) <= 1e-4f * all[b].score,
+                      "image %d alone %g, in batch %g", b, one.score, all[b].score);
+    }
+    /* same seed, same answer; another seed, another start */
+    struct anogan_result again;
+    anogan_score(c, x, 1, &seeds[0], &s, &again, NULL, NULL, NULL);
+    ck_assert_float_eq(again.score, all[0].score);
+    uint64_t other = 99;
+    anogan_score(c, x, 1, &other, &s, &again, NULL, NULL, NULL);
+    ck_assert_float_ne(again.score, all[0].score);
+    anogan_ctx_free(c);
+    teardown_golden();
+}
+END_TEST
+
+START_TEST(test_early_stopping_stops)
+{
+    if (!setup_golden())
+        return;
+    const float *x = tensor("in.x", 4 * 4096);
+    struct anogan_ctx *c = anogan_ctx_create(model, 4);
+    struct anogan_search s = anogan_search_seed();
+    s.iterations = 400;
+    s.lr = 0.05f;
+    s.patience = 5;
+    s.tol = 0.5f; /* demands a 50% gain every 5 steps: impossible for long */
+    uint64_t seeds[4] = {1, 2, 3, 4};
+    struct anogan_result res[4];
+    float recon[4 * 4096];
+    ck_assert_int_eq(anogan_score(c, x, 4, seeds, &s, res, recon, NULL, NULL), STATUS_OK);
+    for (int b = 0; b < 4; b++) {
+        ck_assert_int_ge(res[b].iterations, 5);
+        ck_assert_int_lt(res[b].iterations, 400);
+    }
+    /* the reconstruction is G(z) in the generator's range */
+    for (int i = 0; i < 4 * 4096; i++)
+        ck_assert(recon[i] >= -1.0f && recon[i] <= 1.0f);
+    /* no early stop: all steps run, and the search lowers the score */
+    s.patience = 0;
+    s.iterations = 30;
+    struct anogan_result start[4];
+    struct anogan_search none = s;
+    none.iterations = 0;
+    anogan_score(c, x, 4, seeds, &none, start, NULL, NULL, NULL);
+    anogan_score(c, x, 4, seeds, &s, res, NULL, NULL, NULL);
+    for (int b = 0; b < 4; b++) {
+        ck_assert_int_eq(res[b].iterations, 30);
+        ck_assert_int_eq(start[b].iterations, 0);
+        ck_assert_msg(res[b].score < start[b].score, "search did not lower the score");
+    }
+    /* a cancelled search says so */
+    volatile int cancel = 1;
+    ck_assert_int_eq(anogan_score(c, x, 4, seeds, &s, res, NULL, NULL, &cancel), STATUS_CANCELLED);
+    /* the encoder start on a model without one is refused */
+    s.init = ANOGAN_INIT_ENCODER;
+    ck_assert_int_eq(anogan_score(c, x, 4, seeds, &s, res, NULL, NULL, NULL), STATUS_UNSUPPORTED);
+    anogan_ctx_free(c);
+    teardown_golden();
+}
+END_TEST
+
+START_TEST(test_save_load_roundtrip)
+{
+    struct anogan_config cfg = anogan_config_seed();
+    cfg.width = 8; /* small */
+    cfg.zdim = 6;
+    cfg.mean = 0.5f;
+    cfg.std = 0.5f;
+    struct anogan *m = NULL, *m2 = NULL;
+    ck_assert_int_eq(anogan_create(&m, &cfg, 7), STATUS_OK);
+    ck_assert_int_eq(anogan_add_encoder(m, 8), STATUS_OK);
+    snprintf(m->name, sizeof m->name, "tiny");
+    m->cal.present = true;
+    m->cal.threshold = 123.5f;
+    m->cal.percentile = 99;
+    m->cal.count = 10;
+    m->cal.iterations = 20;
+    snprintf(m->cal.search, sizeof m->cal.search, "encoder");
+    char path[] = "/tmp/test_anogan_XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    ck_assert_int_eq(anogan_save(m, path), STATUS_OK);
+    ck_assert_int_eq(anogan_load(&m2, path), STATUS_OK);
+    ck_assert_str_eq(m2->name, "tiny");
+    ck_assert_int_eq(m2->cfg.zdim, 6);
+    ck_assert_int_eq(m2->cfg.width, 8);
+    ck_assert_float_eq(m2->cfg.mean, 0.5f);
+    ck_assert(m2->has_encoder);
+    ck_assert(m2->cal.present);
+    ck_assert_float_eq(m2->cal.threshold, 123.5f);
+    ck_assert_str_eq(m2->cal.search, "encoder");
+    ck_assert_mem_eq(m->g.params, m2->g.params, m->g.nparams * sizeof(float));
+    ck_assert_mem_eq(m->enc.params, m2->enc.params, m->enc.nparams * sizeof(float));
+    ck_assert_mem_eq(m->d_feat.stats, m2->d_feat.stats, m->d_feat.nstats * sizeof(float));
+
+    /* encoder start works on a model with one */
+    struct anogan_ctx *c = anogan_ctx_create(m2, 2);
+    float x[2 * 4096];
+    tu_fill_uniform(x, 2 * 4096, 3, 1.0f);
+    struct anogan_search s = {.init = ANOGAN_INIT_ENCODER, .iterations = 3, .lr = 0.05f};
+    struct anogan_result res[2];
+    ck_assert_int_eq(anogan_score(c, x, 2, NULL, &s, res, NULL, NULL, NULL), STATUS_OK);
+    ck_assert(isfinite(res[0].score) && res[0].score > 0);
+    anogan_ctx_free(c);
+    anogan_free(m);
+    anogan_free(m2);
+    unlink(path);
+}
+END_TEST
+
+/* Bad model files: every one a clear status, never a crash. */
+START_TEST(test_bad_model_files)
+{
+    struct anogan *m = NULL;
+    ck_assert_int_ne(anogan_load(&m, "/nonexistent/model.safetensors"), STATUS_OK);
+    ck_assert_ptr_null(m);
+
+    struct anogan_config cfg = anogan_config_seed();
+    cfg.width = 4;
+    struct anogan *good = NULL;
+    ck_assert_int_eq(anogan_create(&good, &cfg, 1), STATUS_OK);
+    struct safetensors *st = safetensors_new();
+    ck_assert_int_eq(anogan_to_safetensors(good, st), STATUS_OK);
+
+    /* a tensor of the wrong shape */
+    struct safetensors *bad = safetensors_new();
+    for (size_t i = 0; i < st->ntensors; i++) {
+        const struct safetensors_tensor *t = &st->tensors[i];
+        if (!strcmp(t->name, "D.critic_network.weight")) {
+            int64_t shape[4] = {1, 32, 2, 2};
+            ck_assert_int_eq(safetensors_add(bad, t->name, shape, 4, t->data), STATUS_OK);
+        } else if (strcmp(t->name, "G.generator_network.1.1.running_var")) { /* and one missing */
+            ck_assert_int_eq(safetensors_add(bad, t->name, t->shape, t->ndim, t->data), STATUS_OK);
+        }
+    }
+    for (size_t i = 0; i < st->nmeta; i++)
+        safetensors_set_meta(bad, st->meta[i].key, st->meta[i].value);
+    enum status s = anogan_from_safetensors(&m, bad, "bad.safetensors");
+    ck_assert_int_ne(s, STATUS_OK);
+    printf("bad shapes/missing: %s\n", status_message());
+    ck_assert(strstr(status_message(), "bad.safetensors") != NULL);
+
+    /* metadata that is not a number */
+    safetensors_set_meta(st, "zdim", "twenty");
+    ck_assert_int_eq(anogan_from_safetensors(&m, st, "meta.safetensors"), STATUS_FORMAT);
+    ck_assert(strstr(status_message(), "zdim") != NULL);
+    safetensors_set_meta(st, "zdim", "20");
+    safetensors_set_meta(st, "image_size", "32");
+    ck_assert_int_eq(anogan_from_safetensors(&m, st, "size.safetensors"), STATUS_UNSUPPORTED);
+    safetensors_free(bad);
+    safetensors_free(st);
+    anogan_free(good);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("anogan");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 600);
+    tcase_add_test(tc, test_seed_defaults_without_metadata);
+    tcase_add_test(tc, test_golden_forward);
+    tcase_add_test(tc, test_golden_score_and_gradient);
+    tcase_add_test(tc, test_golden_ten_adam_steps);
+    tcase_add_test(tc, test_batch_independence);
+    tcase_add_test(tc, test_early_stopping_stops);
+    tcase_add_test(tc, test_save_load_roundtrip);
+    tcase_add_test(tc, test_bad_model_files);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return tu_run(suite());
+}

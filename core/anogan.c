@@ -28,6 +28,36 @@ struct anogan_search anogan_search_seed(void)
     return s;
 }
 
+struct anogan_search anogan_search_default(const struct anogan *m)
+{
+    struct anogan_search s = {.init = ANOGAN_INIT_RANDOM, .iterations = 100, .lr = 5e-2f,
+                              .patience = 0, .tol = 0.0f};
+    if (m && m->has_encoder) {
+        s.init = ANOGAN_INIT_ENCODER;
+        s.iterations = 20;
+    }
+    return s;
+}
+
+const char *anogan_init_name(enum anogan_init init)
+{
+    switch (init) {
+    case ANOGAN_INIT_RANDOM: return "random";
+    case ANOGAN_INIT_ENCODER: return "encoder";
+    case ANOGAN_INIT_GIVEN: return "given";
+    }
+    return "unknown";
+}
+
+int anogan_init_parse(const char *name)
+{
+    if (!strcmp(name, "random"))
+        return ANOGAN_INIT_RANDOM;
+    if (!strcmp(name, "encoder"))
+        return ANOGAN_INIT_ENCODER;
+    return -1;
+}
+
 /* The seed's networks (see the brief): G = ConvT(z->8w, k4 s1) then ConvT k4 s2 p1 to 4w, 2w, w
  * with BatchNorm + ReLU, then ConvT w->channels + tanh; D = four Conv k4 s2 p1 blocks with
  * BatchNorm + LeakyReLU(0.1); critic = Conv 8w->1 k4; the encoder mirrors D and ends in a

@@ -100,6 +100,12 @@ struct anogan_search {
 
 /* The seed's search: random start, 5000 steps, lr 1e-3, no early stop. */
 struct anogan_search anogan_search_seed(void);
+/* inspectd's default search for model m (the daemon's and the CLI's), chosen by measurement
+ * (docs/benchmarks.md): the encoder start when m has an encoder, else a random start. */
+struct anogan_search anogan_search_default(const struct anogan *m);
+/* "random" / "encoder" / "given" <-> enum; parse returns -1 for an unknown name. */
+const char *anogan_init_name(enum anogan_init init);
+int anogan_init_parse(const char *name);
 
 struct anogan_result {
     float score, residual, discrimination;

@@ -218,6 +218,19 @@ size_t net_out_size(const struct net *n)
     return (size_t)n->cout * (size_t)n->hout * (size_t)n->wout;
 }
 
+double net_forward_flops(const struct net *n)
+{
+    double f = 0;
+    for (int i = 0; i < n->nblocks; i++) {
+        const struct net_block *b = &n->blocks[i];
+        /* every input pixel (transposed) or output pixel (direct) meets cin*cout*k*k weights */
+        double pixels = b->spec.op == NET_OP_CONV2D ? (double)b->hout * b->wout
+                                                    : (double)b->hin * b->win;
+        f += 2.0 * pixels * (double)block_weight_count(b);
+    }
+    return f;
+}
+
 struct net_ctx *net_ctx_create(const struct net *n, int max_batch)
 {
     ASSERT(max_batch > 0);

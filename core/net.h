@@ -74,6 +74,10 @@ void net_init_weights(struct net *n, unsigned long long seed, bool dcgan);
 size_t net_in_size(const struct net *n);
 size_t net_out_size(const struct net *n);
 
+/* Floating-point operations of one forward pass per image (2 per multiply-add of the
+ * convolutions; BatchNorm and activations not counted). A backward-data pass costs the same. */
+double net_forward_flops(const struct net *n);
+
 struct net_ctx;
 /* Workspace for passes of up to max_batch images through n; NULL on allocation failure.
  * The ctx must not outlive n. */

@@ -1,0 +1,465 @@
+/* inspectd console: the page's behaviour. Reads /models, /metrics and /readyz for the status strip,
+ * sends each dropped PNG to POST /score (PNG body, settings as query parameters) and shows input,
+ * reconstruction, anomaly map and verdict; the graph tab calls POST /graph/classify. All URLs are
+ * relative so the page also works behind a proxy under a sub-path. Every API failure is shown as
+ * the API's own error message ({"error": {"code", "message"}}), never as a blank card. */
+'use strict';
+(function () {
+  const $ = (id) => document.getElementById(id);
+  const MAX_PARALLEL = 2;       /* uploads in flight at once; the daemon queues the rest */
+  const MAX_RETRIES_503 = 3;    /* queue full: retry after Retry-After, at most this often */
+  const METRICS_EVERY_MS = 5000;
+
+  let models = [];              /* from GET /models, normalised by normModel */
+
+  /* ---- HTTP ---- */
+
+  /* fetch that never throws: {ok, status, data (parsed JSON or text), error {code, message}, headers} */
+  async function api(path, opts) {
+    let res;
+    try {
+      res = await fetch(path, Object.assign({ cache: 'no-store' }, opts || {}));
+    } catch (e) {
+      return { ok: false, status: 0, data: null, headers: null,
+               error: { code: 'network', message: 'Cannot reach the daemon (' + e.message + ')' } };
+    }
+    const type = res.headers.get('Content-Type') || '';
+    let data = null;
+    try {
+      data = type.includes('json') ? await res.json() : await res.text();
+    } catch (e) {
+      data = null;
+    }
+    let error = null;
+    if (!res.ok) {
+      const e = data && typeof data === 'object' && data.error ? data.error : null;
+      error = {
+        code: e && e.code ? String(e.code) : 'http_' + res.status,
+        message: e && e.message ? String(e.message)
+                 : 'HTTP ' + res.status + ' ' + (res.statusText || '') + ' (no error message from the daemon)',
+      };
+    }
+    return { ok: res.ok, status: res.status, data, error, headers: res.headers };
+  }
+
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+  /* ---- formatting ---- */
+
+  function fmt(v) {
+    if (typeof v !== 'number' || !Number.isFinite(v)) return '–';
+    if (Number.isInteger(v)) return String(v);
+    const a = Math.abs(v);
+    return v.toFixed(a >= 100 ? 2 : a >= 1 ? 3 : 4);
+  }
+  function setNum(el, v, suffix) {
+    el.dataset.value = v === undefined || v === null ? '' : String(v);
+    el.textContent = fmt(v) + (suffix && typeof v === 'number' ? suffix : '');
+  }
+  function el(tag, cls, text) {
+    const e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+  function announce(text) {
+    const a = $('announce');
+    a.textContent = '';
+    setTimeout(() => { a.textContent = text; }, 50);
+  }
+
+  /* ---- models and status strip ---- */
+
+  function normModel(m) {
+    const cal = m.calibration && typeof m.calibration === 'object' ? m.calibration : null;
+    let threshold = typeof m.threshold === 'number' ? m.threshold : null;
+    if (threshold === null && cal && typeof cal.threshold === 'number') threshold = cal.threshold;
+    return {
+      name: String(m.name || ''),
+      kind: String(m.kind || 'anogan').toLowerCase(),
+      hasEncoder: !!(m.has_encoder || m.encoder === true),
+      threshold,
+      cal,
+      sha256: m.sha256 || '',
+      raw: m,
+    };
+  }
+
+  async function loadModels() {
+    const r = await api('models');
+    if (!r.ok || !r.data) {
+      $('st-models').textContent = r.error ? r.error.message : 'unavailable';
+      return;
+    }
+    const list = Array.isArray(r.data) ? r.data : Array.isArray(r.data.models) ? r.data.models : [];
+    models = list.map(normModel);
+    const strip = models.map((m) => m.name + ' (' + (m.kind === 'gcn' ? 'GCN' : 'AnoGAN') +
+                             (m.threshold !== null ? ', threshold ' + fmt(m.threshold) : '') + ')');
+    $('st-models').textContent = strip.length ? strip.join(' · ') : 'none loaded';
+    $('st-models').title = models.map((m) => m.name + ' sha256 ' + m.sha256).join('\n');
+    fillSelect($('model'), models.filter((m) => m.kind !== 'gcn'));
+    const gcns = models.filter((m) => m.kind === 'gcn');
+    fillSelect($('graph-model'), gcns);
+    $('graph-model-field').hidden = gcns.length < 2;
+    $('graph-meta').textContent = gcns.length ? '' : 'No graph model is listed by /models; the daemon will say why a query fails.';
+    onModelChange(true);
+  }
+
+  function fillSelect(sel, list) {
+    const keep = sel.value;
+    sel.textContent = '';
+    if (list.length !== 1) sel.append(new Option('(server default)', ''));
+    for (const m of list) sel.append(new Option(m.name, m.name));
+    if (list.some((m) => m.name === keep)) sel.value = keep;
+  }
+
+  function selectedModel() {
+    const name = $('model').value;
+    const anogans = models.filter((m) => m.kind !== 'gcn');
+    if (name) return anogans.find((m) => m.name === name) || null;
+    return anogans.length === 1 ? anogans[0] : null;
+  }
+
+  /* A new model: take the search settings its threshold was calibrated with, and say so. */
+  function onModelChange(initial) {
+    const m = selectedModel();
+    const enc = $('search').querySelector('option[value="encoder"]');
+    enc.disabled = !!m && !m.hasEncoder;
+    if (enc.disabled && $('search').value === 'encoder') $('search').value = 'random';
+    if (m && m.cal) {
+      if (m.cal.search === 'random' || (m.cal.search === 'encoder' && m.hasEncoder)) $('search').value = m.cal.search;
+      if (Number.isInteger(m.cal.iterations) && (!initial || $('iterations').value === '')) {
+        $('iterations').value = String(m.cal.iterations);
+      }
+    }
+    updateHint();
+  }
+
+  function updateHint() {
+    const h = $('calib-hint');
+    const m = selectedModel();
+    h.classList.remove('warn');
+    if (!m) { h.textContent = ''; return; }
+    if (m.threshold === null) { h.textContent = 'Model ' + m.name + ' has no calibrated threshold: scores only, no verdict.'; return; }
+    const c = m.cal || {};
+    let t = 'Threshold ' + fmt(m.threshold);
+    if (typeof c.percentile === 'number') t += ' = ' + fmt(c.percentile) + 'th percentile';
+    if (typeof c.count === 'number') t += ' of ' + c.count + ' normal images';
+    if (c.search) t += ', scored with ' + c.search + ' start';
+    if (Number.isInteger(c.iterations)) t += ', ' + c.iterations + ' iterations';
+    t += '.';
+    const it = $('iterations').value;
+    if ((c.search && c.search !== $('search').value) || (Number.isInteger(c.iterations) && it !== '' && Number(it) !== c.iterations)) {
+      t += ' Your settings differ, so scores are not strictly comparable with the threshold.';
+      h.classList.add('warn');
+    }
+    h.textContent = t;
+  }
+
+  /* Sum of all samples of the first metric name that matches (labels summed over). */
+  function metricValue(text, patterns) {
+    for (const re of patterns) {
+      let found = false, sum = 0;
+      for (const line of text.split('\n')) {
+        if (!line || line[0] === '#') continue;
+        const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
+        if (!m || !re.test(m[1])) continue;
+        const v = Number(m[3]);
+        if (Number.isFinite(v)) { sum += v; found = true; }
+      }
+      if (found) return sum;
+    }
+    return null;
+  }
+
+  async function refreshStatus() {
+    const [ready, metrics] = await Promise.all([api('readyz'), api('metrics')]);
+    const dot = $('st-ready');
+    if (ready.status === 0) { dot.dataset.state = 'down'; $('st-ready-text').textContent = 'daemon unreachable'; }
+    else if (ready.ok) { dot.dataset.state = 'ready'; $('st-ready-text').textContent = 'ready'; }
+    else { dot.dataset.state = 'busy'; $('st-ready-text').textContent = 'not ready' + (ready.error ? ': ' + ready.error.message : ''); }
+    if (metrics.ok && typeof metrics.data === 'string') {
+      const q = metricValue(metrics.data, [/^inspectd_queue_depth$/, /queue_depth$/]);
+      const s = metricValue(metrics.data, [/^inspectd_images_scored_total$/, /images_scored(_total)?$/]);
+      setNum($('st-queue'), q);
+      setNum($('st-scored'), s);
+    }
+    $('st-updated').textContent = 'updated ' + new Date().toLocaleTimeString();
+  }
+
+  /* After a result: refresh the strip once the burst of uploads settles. */
+  let statusTimer = null;
+  function statusSoon() {
+    clearTimeout(statusTimer);
+    statusTimer = setTimeout(refreshStatus, 300);
+  }
+
+  /* ---- scoring ---- */
+
+  function settings() {
+    const s = { search: $('search').value };
+    const model = $('model').value;
+    if (model) s.model = model;
+    for (const k of ['iterations', 'seed']) {
+      const v = $(k).value.trim();
+      if (v !== '') s[k] = v;
+    }
+    return s;
+  }
+
+  const queue = [];
+  let running = 0;
+
+  function addFiles(fileList) {
+    const files = Array.from(fileList || []);
+    if (!files.length) return;
+    const s = settings();
+    for (const f of files) {
+      queue.push({ file: f, settings: s, card: newCard(f) });
+    }
+    $('results-empty').hidden = true;
+    pump();
+  }
+
+  function pump() {
+    while (running < MAX_PARALLEL && queue.length) {
+      const job = queue.shift();
+      running++;
+      scoreOne(job).finally(() => { running--; pump(); statusSoon(); });
+    }
+  }
+
+  function field(card, name) { return card.querySelector('[data-field="' + name + '"]'); }
+
+  function newCard(file) {
+    const card = $('card-template').content.firstElementChild.cloneNode(true);
+    card.querySelector('.name').textContent = file.name || 'image';
+    const input = field(card, 'input');
+    input.alt = 'Input image ' + (file.name || '');
+    input.onerror = () => { input.removeAttribute('src'); input.alt = 'cannot display ' + (file.name || 'this file'); };
+    input.src = URL.createObjectURL(file);
+    $('results').prepend(card);
+    return card;
+  }
+
+  async function scoreOne(job) {
+    const { file, settings: s, card } = job;
+    const q = new URLSearchParams(Object.assign({}, s, { reconstruction: 'true', anomaly_map: 'true' }));
+    let r;
+    for (let attempt = 0; ; attempt++) {
+      r = await api('score?' + q.toString(), { method: 'POST', headers: { 'Content-Type': 'image/png' }, body: file });
+      if (r.status !== 503 || attempt >= MAX_RETRIES_503) break;
+      const wait = Math.min(10, Math.max(1, Number(r.headers && r.headers.get('Retry-After')) || 1));
+      field(card, 'verdict').textContent = 'queue full, retry in ' + wait + ' s';
+      await sleep(wait * 1000);
+    }
+    card.setAttribute('aria-busy', 'false');
+    if (!r.ok || !r.data || typeof r.data !== 'object') {
+      showCardError(card, r);
+      return;
+    }
+    showResult(card, r.data, s);
+  }
+
+  function showCardError(card, r) {
+    const e = r.error || { code: 'bad_answer', message: 'The daemon answered without JSON.' };
+    card.dataset.state = 'error';
+    field(card, 'verdict').textContent = 'error';
+    card.querySelector('.figs').hidden = !field(card, 'input').getAttribute('src');
+    field(card, 'reconstruction').closest('figure').hidden = true;
+    field(card, 'anomaly_map').closest('figure').hidden = true;
+    card.querySelector('.meter').hidden = true;
+    card.querySelector('.nums').hidden = true;
+    const p = card.querySelector('.error');
+    p.hidden = false;
+    p.textContent = '';
+    p.append(el('span', 'message', e.message), ' ', el('span', 'code', '(' + (r.status ? 'HTTP ' + r.status + ', ' : '') + e.code + ')'));
+    p.dataset.code = e.code;
+    p.dataset.status = String(r.status);
+    announce(card.querySelector('.name').textContent + ': error: ' + e.message);
+  }
+
+  function showResult(card, d, s) {
+    const name = card.querySelector('.name').textContent;
+    card.dataset.state = 'done';
+    for (const k of ['score', 'threshold', 'residual', 'discrimination', 'iterations']) setNum(field(card, k), d[k]);
+    setNum(field(card, 'elapsed_ms'), d.elapsed_ms, ' ms');
+    field(card, 'model').textContent = d.model || '–';
+    field(card, 'search').textContent = (s.search || 'default') + (s.seed !== undefined ? ', seed ' + s.seed : '');
+    for (const [k, label] of [['reconstruction', 'Reconstruction of '], ['anomaly_map', 'Anomaly map of ']]) {
+      const b64 = d[k + '_png_base64'];
+      const img = field(card, k);
+      if (b64) { img.src = 'data:image/png;base64,' + b64; img.alt = label + name; }
+      else { img.removeAttribute('src'); img.alt = ''; img.closest('figure').hidden = true; }
+    }
+    const v = field(card, 'verdict');
+    const thr = typeof d.threshold === 'number' && d.threshold > 0 ? d.threshold : null;
+    const meter = card.querySelector('.meter');
+    const ratio = thr ? d.score / thr : null;
+    if (d.anomalous === true || d.anomalous === false) {
+      card.dataset.verdict = d.anomalous ? 'anomalous' : 'normal';
+      v.textContent = d.anomalous ? 'Anomalous' : 'Normal';
+    } else {
+      card.dataset.verdict = 'none';
+      v.textContent = 'No threshold';
+    }
+    v.dataset.value = String(d.anomalous);
+    if (ratio !== null && Number.isFinite(ratio)) {
+      meter.querySelector('.fill').style.width = Math.min(100, ratio * 50) + '%';
+      field(card, 'ratio').textContent = 'Score ' + fmt(d.score) + ' is ' + ratio.toFixed(2) + '× the threshold ' + fmt(d.threshold) +
+        (d.anomalous ? ': above it, anomalous.' : ': at or below it, normal.');
+    } else {
+      meter.hidden = true;
+      field(card, 'ratio').textContent = 'This model has no calibrated threshold, so there is no verdict.';
+    }
+    announce(name + ': ' + v.textContent + ', score ' + fmt(d.score));
+  }
+
+  /* ---- graph tab ---- */
+
+  function normNode(n, classes) {
+    const id = n.id !== undefined ? n.id : n.node;
+    let cls = n.class_name !== undefined ? n.class_name : n.label !== undefined ? n.label : n.class;
+    if (typeof cls === 'number' && Array.isArray(classes) && classes[cls] !== undefined) cls = classes[cls];
+    let probs = n.probabilities || n.probs || [];
+    if (Array.isArray(probs)) probs = probs.map((p, i) => [Array.isArray(classes) && classes[i] !== undefined ? classes[i] : String(i), p]);
+    else probs = Object.entries(probs);
+    const training = n.training !== undefined ? n.training : n.train !== undefined ? n.train : n.is_training;
+    return { id, cls: cls === undefined ? '–' : String(cls), probs, training };
+  }
+
+  async function classify(ev) {
+    ev.preventDefault();
+    const errP = $('graph-error');
+    errP.hidden = true;
+    const raw = $('nodes').value.trim();
+    const tokens = raw ? raw.split(/[\s,;]+/).filter(Boolean) : [];
+    const bad = tokens.find((t) => !/^\d+$/.test(t));
+    if (!tokens.length || bad !== undefined) {
+      showGraphError({ code: 'input', message: tokens.length ? '"' + bad + '" is not a node id (ids are whole numbers).' : 'Type one or more node ids.' }, 0);
+      $('nodes').focus();
+      return;
+    }
+    const body = { nodes: tokens.map(Number) };
+    if ($('graph-model').value) body.model = $('graph-model').value;
+    $('classify').disabled = true;
+    const r = await api('graph/classify', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    $('classify').disabled = false;
+    if (!r.ok || !r.data || typeof r.data !== 'object') {
+      showGraphError(r.error || { code: 'bad_answer', message: 'The daemon answered without JSON.' }, r.status);
+      return;
+    }
+    const d = r.data;
+    const list = Array.isArray(d) ? d : d.nodes || d.results || [];
+    const tbody = $('graph-table').querySelector('tbody');
+    tbody.textContent = '';
+    for (const raw_n of list) {
+      const n = normNode(raw_n, d.classes);
+      const tr = el('tr');
+      tr.dataset.node = String(n.id);
+      tr.append(el('td', 'id', String(n.id)), el('td', 'cls', n.cls));
+      const pd = el('div', 'probs');
+      const best = n.probs.reduce((a, p) => (p[1] > a ? p[1] : a), -Infinity);
+      for (const [name, p] of n.probs) {
+        const row = el('div', p === best ? 'best' : '');
+        const bar = el('span', 'bar');
+        const fill = el('span');
+        fill.style.width = Math.max(0, Math.min(1, p)) * 100 + '%';
+        bar.append(fill);
+        bar.setAttribute('role', 'img');
+        bar.setAttribute('aria-label', name + ' ' + (p * 100).toFixed(1) + ' percent');
+        const pv = el('span', 'p', (p * 100).toFixed(1) + '%');
+        pv.dataset.value = String(p);
+        row.append(el('span', 'cname', name), bar, pv);
+        pd.append(row);
+      }
+      const ptd = el('td');
+      ptd.append(pd);
+      const ttd = el('td', 'training');
+      ttd.dataset.value = String(n.training);
+      ttd.append(el('span', 'tag ' + (n.training ? 'yes' : 'no'), n.training ? 'yes: training node' : 'no'));
+      tr.append(ptd, ttd);
+      tbody.append(tr);
+    }
+    $('graph-table').hidden = false;
+    $('graph-meta').textContent = (d.model ? 'Model ' + d.model + '. ' : '') + list.length + ' node' + (list.length === 1 ? '' : 's') + ' classified.';
+    announce(list.length + ' nodes classified');
+  }
+
+  function showGraphError(e, status) {
+    const p = $('graph-error');
+    p.textContent = '';
+    p.append(el('span', 'message', e.message), ' ', el('span', 'code', '(' + (status ? 'HTTP ' + status + ', ' : '') + e.code + ')'));
+    p.hidden = false;
+    $('graph-table').hidden = true;
+  }
+
+  /* ---- tabs (WAI-ARIA tabs pattern: arrows move, Home/End jump) ---- */
+
+  function selectTab(tab, focus) {
+    for (const t of document.querySelectorAll('[role="tab"]')) {
+      const on = t === tab;
+      t.setAttribute('aria-selected', String(on));
+      t.tabIndex = on ? 0 : -1;
+      $(t.getAttribute('aria-controls')).hidden = !on;
+    }
+    if (focus) tab.focus();
+    history.replaceState(null, '', tab.id === 'tab-graph' ? '#graph' : '#score');
+  }
+
+  function initTabs() {
+    const tabs = Array.from(document.querySelectorAll('[role="tab"]'));
+    for (const t of tabs) {
+      t.addEventListener('click', () => selectTab(t, false));
+      t.addEventListener('keydown', (ev) => {
+        const i = tabs.indexOf(t);
+        let j = null;
+        if (ev.key === 'ArrowRight') j = (i + 1) % tabs.length;
+        else if (ev.key === 'ArrowLeft') j = (i - 1 + tabs.length) % tabs.length;
+        else if (ev.key === 'Home') j = 0;
+        else if (ev.key === 'End') j = tabs.length - 1;
+        if (j === null) return;
+        ev.preventDefault();
+        selectTab(tabs[j], true);
+      });
+    }
+    if (location.hash === '#graph') selectTab($('tab-graph'), false);
+  }
+
+  /* ---- wiring ---- */
+
+  function init() {
+    const live = el('div', 'visually-hidden');
+    live.id = 'announce';
+    live.setAttribute('aria-live', 'polite');
+    document.body.append(live);
+    initTabs();
+    $('files').addEventListener('change', (ev) => { addFiles(ev.target.files); ev.target.value = ''; });
+    const drop = $('drop');
+    for (const type of ['dragenter', 'dragover']) {
+      drop.addEventListener(type, (ev) => { ev.preventDefault(); drop.classList.add('over'); });
+    }
+    drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+    drop.addEventListener('drop', (ev) => { ev.preventDefault(); drop.classList.remove('over'); addFiles(ev.dataTransfer.files); });
+    /* a file dropped beside the zone must not navigate away from the page */
+    window.addEventListener('dragover', (ev) => ev.preventDefault());
+    window.addEventListener('drop', (ev) => ev.preventDefault());
+    $('model').addEventListener('change', () => onModelChange(false));
+    $('search').addEventListener('change', updateHint);
+    $('iterations').addEventListener('input', updateHint);
+    $('score-form').addEventListener('submit', (ev) => ev.preventDefault());
+    $('graph-form').addEventListener('submit', classify);
+    $('clear').addEventListener('click', () => {
+      for (const img of $('results').querySelectorAll('img[src^="blob:"]')) URL.revokeObjectURL(img.src);
+      $('results').textContent = '';
+      $('results-empty').hidden = false;
+    });
+    $('st-refresh').addEventListener('click', () => { loadModels(); refreshStatus(); });
+    loadModels();
+    refreshStatus();
+    setInterval(() => { if (!document.hidden) refreshStatus(); }, METRICS_EVERY_MS);
+  }
+
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init);
+  else init();
+})();

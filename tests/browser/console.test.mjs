@@ -1,0 +1,412 @@
+// console.test: drives the web console in Debian's chromium (headless, through playwright-core)
+// against the real daemon: starts `inspectd serve` on a free loopback port, opens /, uploads digit
+// PNGs, waits for the verdicts and checks that the numbers on the page are the API's answer for the
+// same image and settings; uploads a non-PNG and checks the API's error message is shown; checks
+// the status strip against /metrics, the graph tab against POST /graph/classify, keyboard use,
+// labels, text contrast, and layout at 1280x800 and at a tablet width. Screenshots go to
+// $INSPECTD_BUILD/console/; UPDATE_SCREENSHOT=1 also copies the main one to docs/console.png.
+//
+// Run by tests/browser.sh (which skips when node, npm or chromium is missing). Environment:
+//   INSPECTD_BIN     the daemon (default <source>/build/inspectd)
+//   INSPECTD_BUILD   where screenshots and the daemon log go (default <source>/build)
+//   INSPECTD_MODELS  model folder for the daemon (default: browser.sh makes one)
+//   CONSOLE_ITERATIONS, CONSOLE_SEED  search settings typed into the page (default 20, 7)
+// Arguments: extra flags for `inspectd serve` (browser.sh passes --graph DIR when it has one).
+import { chromium } from 'playwright-core';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { digitPng } from './png.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const source = process.env.INSPECTD_SOURCE || path.resolve(here, '../..');
+const bin = process.env.INSPECTD_BIN || path.join(source, 'build/inspectd');
+const buildDir = process.env.INSPECTD_BUILD || path.join(source, 'build');
+const shotDir = path.join(buildDir, 'console');
+const modelsDir = process.env.INSPECTD_MODELS || path.join(source, 'models');
+const iterations = process.env.CONSOLE_ITERATIONS || '20';
+const seed = process.env.CONSOLE_SEED || '7';
+const extraArgs = process.argv.slice(2);
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+let failures = 0;
+function check(cond, what, detail) {
+  if (cond) {
+    console.log('  ok   ' + what);
+  } else {
+    failures++;
+    console.log('  FAIL ' + what + (detail !== undefined ? ': ' + (typeof detail === 'string' ? detail : JSON.stringify(detail)) : ''));
+  }
+}
+async function step(name, fn) {
+  console.log('# ' + name);
+  try {
+    await fn();
+  } catch (e) {
+    failures++;
+    console.log('  FAIL ' + name + ' threw: ' + (e && e.stack ? e.stack : e));
+  }
+}
+
+/* ---- the daemon ---- */
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function startDaemon() {
+  fs.mkdirSync(shotDir, { recursive: true });
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = await freePort();
+    const logPath = path.join(shotDir, 'daemon.log');
+    const log = fs.openSync(logPath, 'w');
+    const child = spawn(bin, ['serve', '--bind', '127.0.0.1', '--port', String(port), '--models', modelsDir,
+      '--workers', '2', ...extraArgs], { stdio: ['ignore', log, log] });
+    let exited = null;
+    child.on('exit', (code, sig) => { exited = { code, sig }; });
+    const base = `http://127.0.0.1:${port}/`;
+    const deadline = Date.now() + 60000;
+    while (Date.now() < deadline && !exited) {
+      try {
+        const r = await fetch(base + 'readyz');
+        if (r.ok) return { child, base, logPath };
+      } catch { /* not listening yet */ }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    if (!exited) child.kill('SIGKILL');
+    const text = fs.readFileSync(logPath, 'utf8');
+    console.log(`daemon did not become ready on port ${port} (${exited ? 'exit ' + JSON.stringify(exited) : 'timeout'}):\n${text}`);
+    if (!/address already in use|bind/i.test(text)) break; // retry only a lost port race
+  }
+  throw new Error('the daemon did not start');
+}
+
+async function stopDaemon(d) {
+  if (!d || d.child.exitCode !== null) return;
+  const done = new Promise((r) => d.child.on('exit', r));
+  d.child.kill('SIGTERM');
+  const t = setTimeout(() => d.child.kill('SIGKILL'), 10000);
+  await done;
+  clearTimeout(t);
+}
+
+/* ---- inputs ---- */
+
+function exampleImages() {
+  const dir = path.join(source, 'examples');
+  const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.png')).sort() : [];
+  if (files.length) return files.slice(0, 2).map((f) => ({ name: f, mimeType: 'image/png', buffer: fs.readFileSync(path.join(dir, f)) }));
+  console.log('  (no examples/*.png: using a generated digit)');
+  return [{ name: 'seven.png', mimeType: 'image/png', buffer: digitPng() }];
+}
+
+/* The score the API gives for these bytes with the settings the page was given. */
+async function apiScore(base, buffer, query) {
+  const r = await fetch(base + 'score?' + new URLSearchParams(query), {
+    method: 'POST', headers: { 'Content-Type': 'image/png' }, body: buffer,
+  });
+  return { status: r.status, body: await r.json() };
+}
+
+function metric(text, name) {
+  let sum = null;
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
+    if (m && m[1] === name) sum = (sum || 0) + Number(m[3]);
+  }
+  return sum;
+}
+
+/* Decimals shown must round the API's value: |shown - value| <= half a unit of the last digit. */
+function shownMatches(text, value) {
+  const m = /-?\d+(\.(\d+))?/.exec(text || '');
+  if (!m) return false;
+  const decimals = m[2] ? m[2].length : 0;
+  return Math.abs(Number(m[0]) - value) <= 0.5 * 10 ** -decimals + 1e-12;
+}
+
+/* ---- page checks shared by several steps ---- */
+
+async function noHorizontalScroll(page) {
+  return page.evaluate(() => document.documentElement.scrollWidth <= document.documentElement.clientWidth);
+}
+
+/* Every visible text node's colour against the first opaque background behind it: WCAG 2.x ratio
+ * >= 4.5 (3 for large text). Returns the failures. */
+async function contrastFailures(page) {
+  return page.evaluate(() => {
+    const lum = (c) => {
+      const [r, g, b] = c.slice(0, 3).map((v) => {
+        v /= 255;
+        return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+      });
+      return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+    };
+    const rgba = (s) => (s.match(/[\d.]+/g) || []).map(Number).concat([1]).slice(0, 4);
+    const bgOf = (el) => {
+      for (let e = el; e; e = e.parentElement) {
+        const c = rgba(getComputedStyle(e).backgroundColor);
+        if (c[3] > 0.9) return c;
+      }
+      return [255, 255, 255, 1];
+    };
+    const out = [];
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+      const el = n.parentElement;
+      if (!n.textContent.trim() || !el || !el.checkVisibility({ visibilityProperty: true })) continue;
+      const cs = getComputedStyle(el);
+      if (cs.clip === 'rect(0px, 0px, 0px, 0px)' || el.closest('.visually-hidden')) continue;
+      const fg = rgba(cs.color), bg = bgOf(el);
+      const l1 = lum(fg), l2 = lum(bg);
+      const ratio = (Math.max(l1, l2) + 0.05) / (Math.min(l1, l2) + 0.05);
+      const size = parseFloat(cs.fontSize), bold = Number(cs.fontWeight) >= 700;
+      const need = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
+      if (ratio < need) out.push(`"${n.textContent.trim().slice(0, 30)}" ${ratio.toFixed(2)} < ${need}`);
+    }
+    return out;
+  });
+}
+
+/* Form controls without an accessible name (label, aria-label(ledby) or text). */
+async function unlabelled(page) {
+  return page.evaluate(() => Array.from(document.querySelectorAll('input, select, button, textarea'))
+    .filter((e) => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') &&
+                   !e.getAttribute('aria-labelledby') && !(e.tagName === 'BUTTON' && e.textContent.trim()))
+    .map((e) => e.id || e.outerHTML.slice(0, 60)));
+}
+
+/* ---- the test ---- */
+
+async function main() {
+  if (!fs.existsSync(bin)) {
+    console.log(`FAIL: no daemon at ${bin} (set INSPECTD_BIN)`);
+    process.exit(1);
+  }
+  const daemon = await startDaemon();
+  console.log(`daemon at ${daemon.base} with models from ${modelsDir}`);
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  try {
+    await run(browser, daemon.base);
+  } finally {
+    await browser.close();
+    await stopDaemon(daemon);
+  }
+  if (failures) {
+    console.log(`daemon log: ${daemon.logPath}`);
+    console.log(`${failures} check(s) failed`);
+    process.exit(1);
+  }
+  console.log('all browser checks passed');
+}
+
+async function run(browser, base) {
+  const models = await (await fetch(base + 'models')).json();
+  const modelList = Array.isArray(models) ? models : models.models || [];
+  const anogan = modelList.find((m) => (m.kind || 'anogan') === 'anogan');
+  const gcn = modelList.find((m) => m.kind === 'gcn');
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  const images = exampleImages();
+
+  await step('page loads from the daemon with its status strip', async () => {
+    const r = await page.goto(base);
+    check(r && r.status() === 200, 'GET / answers 200', r && r.status());
+    check((await page.title()).includes('inspectd'), 'title names inspectd');
+    await page.waitForFunction(() => document.getElementById('st-updated').textContent !== '');
+    check(await page.textContent('#st-ready-text') === 'ready', 'status strip says ready', await page.textContent('#st-ready-text'));
+    const strip = await page.textContent('#st-models');
+    for (const m of modelList) check(strip.includes(m.name), `status strip lists model ${m.name}`, strip);
+    check(await page.getAttribute('#st-queue', 'data-value') !== '', 'queue depth shown');
+  });
+
+  await step('upload digits, wait for the verdicts, compare with the API', async () => {
+    if (anogan) await page.selectOption('#model', anogan.name);
+    await page.fill('#iterations', iterations);
+    await page.fill('#seed', seed);
+    const search = await page.inputValue('#search');
+    const pending = [];
+    const onResponse = (resp) => {
+      if (new URL(resp.url()).pathname === '/score' && resp.request().method() === 'POST') {
+        pending.push(resp.json().catch(() => null).then((body) => ({ url: resp.url(), status: resp.status(), body })));
+      }
+    };
+    page.on('response', onResponse);
+    await page.setInputFiles('#files', images);
+    await page.waitForFunction((n) => document.querySelectorAll('.card[aria-busy="false"]').length >= n, images.length, { timeout: 120000 });
+    page.off('response', onResponse);
+    const answers = await Promise.all(pending);
+    check(answers.length === images.length, 'one POST /score per image', answers.length);
+    for (const img of images) {
+      const card = page.locator('.card', { has: page.locator('h3.name', { hasText: img.name }) });
+      check(await card.getAttribute('data-state') === 'done', `${img.name}: card done`, await card.getAttribute('data-state'));
+      const shown = {};
+      for (const k of ['score', 'threshold', 'residual', 'discrimination', 'iterations', 'elapsed_ms']) {
+        const f = card.locator(`[data-field="${k}"]`);
+        shown[k] = { value: await f.getAttribute('data-value'), text: await f.textContent() };
+      }
+      // the page's own answer for this image is the one whose score it shows
+      const mine = answers.find((a) => a.body && String(a.body.score) === shown.score.value);
+      check(!!mine, `${img.name}: the page shows one of its /score answers`, shown.score);
+      if (!mine) continue;
+      const q = new URL(mine.url).searchParams;
+      check(q.get('iterations') === iterations && q.get('seed') === seed && q.get('search') === search,
+        `${img.name}: the page sent the settings typed in`, mine.url);
+      check(q.get('reconstruction') === 'true' && q.get('anomaly_map') === 'true', `${img.name}: asked for both images`);
+      for (const k of Object.keys(shown)) {
+        const v = mine.body[k];
+        if (v === undefined || v === null) continue;
+        check(shown[k].value === String(v), `${img.name}: ${k} holds the answer's value`, `${shown[k].value} vs ${v}`);
+        check(shownMatches(shown[k].text, v), `${img.name}: ${k} shown as ${shown[k].text.trim()} rounds ${v}`);
+      }
+      const verdict = (await card.locator('[data-field="verdict"]').textContent()).trim().toLowerCase();
+      const want = mine.body.anomalous === true ? 'anomalous' : mine.body.anomalous === false ? 'normal' : 'no threshold';
+      check(verdict === want, `${img.name}: verdict "${verdict}" matches anomalous=${mine.body.anomalous}`);
+      check((await card.locator('[data-field="model"]').textContent()) === mine.body.model, `${img.name}: model shown`);
+      // the API answers the same for the same image and settings
+      const query = { search, iterations, seed, reconstruction: 'true', anomaly_map: 'true' };
+      if (anogan) query.model = anogan.name;
+      const again = await apiScore(base, img.buffer, query);
+      check(again.status === 200, `${img.name}: own POST /score answers 200`, again.status);
+      for (const k of ['model', 'score', 'residual', 'discrimination', 'threshold', 'anomalous', 'iterations']) {
+        check(again.body[k] === mine.body[k], `${img.name}: ${k} equals the API's answer (${again.body[k]})`, `page got ${mine.body[k]}`);
+      }
+      check(again.body.reconstruction_png_base64 === mine.body.reconstruction_png_base64, `${img.name}: same reconstruction PNG`);
+      check(again.body.anomaly_map_png_base64 === mine.body.anomaly_map_png_base64, `${img.name}: same anomaly map PNG`);
+      for (const f of ['input', 'reconstruction', 'anomaly_map']) {
+        const box = await card.locator(`img[data-field="${f}"]`).evaluate((e) => ({ w: e.naturalWidth, shown: e.getBoundingClientRect().width, alt: e.alt, px: getComputedStyle(e).imageRendering }));
+        check(box.w > 0 && box.shown >= 112 && box.alt && box.px === 'pixelated', `${img.name}: ${f} image decoded, ${box.shown}px wide, pixelated, alt text`, box);
+      }
+      const recSrc = await card.locator('img[data-field="reconstruction"]').getAttribute('src');
+      check(recSrc === 'data:image/png;base64,' + mine.body.reconstruction_png_base64, `${img.name}: reconstruction is the answer's PNG`);
+    }
+  });
+
+  await step('status strip agrees with /metrics after scoring', async () => {
+    let ok = false, last = '';
+    for (let i = 0; i < 5 && !ok; i++) {
+      const text = await (await fetch(base + 'metrics')).text();
+      const scored = metric(text, 'inspectd_images_scored_total') ?? metric(text, 'inspectd_images_scored');
+      const queue = metric(text, 'inspectd_queue_depth');
+      const before = await page.textContent('#st-updated');
+      await page.click('#st-refresh');
+      await page.waitForFunction((b) => document.getElementById('st-updated').textContent !== b, before, { timeout: 10000 }).catch(() => {});
+      await page.waitForTimeout(1100); // the strip's clock has one-second resolution
+      const shownScored = await page.getAttribute('#st-scored', 'data-value');
+      const shownQueue = await page.getAttribute('#st-queue', 'data-value');
+      last = `page scored=${shownScored} queue=${shownQueue}, /metrics scored=${scored} queue=${queue}`;
+      ok = shownScored === String(scored) && shownQueue === String(queue);
+    }
+    check(ok, 'images scored and queue depth equal /metrics', last);
+    check(Number(await page.getAttribute('#st-scored', 'data-value')) >= images.length * 2, 'images scored counts our uploads');
+  });
+
+  await step('screenshots at 1280x800 and at tablet width', async () => {
+    check(await noHorizontalScroll(page), 'no horizontal scrolling at 1280x800');
+    await page.screenshot({ path: path.join(shotDir, 'console-1280.png') });
+    const contrast = await contrastFailures(page);
+    check(contrast.length === 0, 'text contrast >= WCAG AA', contrast);
+    check((await unlabelled(page)).length === 0, 'every control has a label', await unlabelled(page));
+    await page.setViewportSize({ width: 800, height: 1100 });
+    check(await noHorizontalScroll(page), 'no horizontal scrolling at 800px');
+    const figs = await page.locator('.card[data-state="done"] .figs').first().evaluate((e) => e.getBoundingClientRect().right);
+    check(figs <= 800, 'all three images fit at 800px', figs);
+    await page.screenshot({ path: path.join(shotDir, 'console-800.png'), fullPage: true });
+    await page.setViewportSize({ width: 1280, height: 800 });
+  });
+
+  await step('a non-PNG upload shows the API\'s error message', async () => {
+    const bogus = Buffer.from('this is not a PNG, just text\n');
+    await page.setInputFiles('#files', [{ name: 'notes.txt', mimeType: 'text/plain', buffer: bogus }]);
+    const card = page.locator('.card', { has: page.locator('h3.name', { hasText: 'notes.txt' }) });
+    await card.locator('.error:not([hidden])').waitFor({ timeout: 30000 });
+    const query = { search: await page.inputValue('#search'), iterations, seed, reconstruction: 'true', anomaly_map: 'true' };
+    if (anogan) query.model = anogan.name;
+    const api = await apiScore(base, bogus, query);
+    check(api.status >= 400 && api.status < 500, 'the API rejects it with a 4xx', api.status);
+    const msg = api.body && api.body.error && api.body.error.message;
+    check(typeof msg === 'string' && msg.length > 0, 'the API gives a message', api.body);
+    check((await card.locator('.error .message').textContent()) === msg, 'the card shows the API\'s message', await card.locator('.error').textContent());
+    check(await card.locator('.error').getAttribute('data-status') === String(api.status), 'the card shows the HTTP status');
+    check(await card.locator('.error').getAttribute('role') === 'alert', 'the error is announced (role=alert)');
+    check(await card.getAttribute('data-state') === 'error', 'card in error state');
+    await page.screenshot({ path: path.join(shotDir, 'console-error.png') });
+  });
+
+  await step('keyboard: tab order reaches the file chooser; arrow keys switch tabs', async () => {
+    await page.locator('#seed').focus();
+    let reached = false;
+    for (let i = 0; i < 5 && !reached; i++) {
+      await page.keyboard.press('Tab');
+      reached = await page.evaluate(() => document.activeElement && document.activeElement.id === 'files');
+    }
+    check(reached, 'Tab from the settings reaches the file chooser');
+    await page.locator('#tab-score').focus();
+    await page.keyboard.press('ArrowRight');
+    check(await page.getAttribute('#tab-graph', 'aria-selected') === 'true', 'ArrowRight selects the graph tab');
+    check(await page.isVisible('#panel-graph') && !(await page.isVisible('#panel-score')), 'graph panel shown, score panel hidden');
+    check(await page.evaluate(() => document.activeElement.id) === 'tab-graph', 'focus follows the tab');
+  });
+
+  await step('graph tab: node ids -> class, probabilities, training flag', async () => {
+    const ids = [0, 1, 2];
+    await page.fill('#nodes', ids.join(', '));
+    await page.press('#nodes', 'Enter');
+    const r = await fetch(base + 'graph/classify', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ nodes: ids }) });
+    const api = await r.json();
+    if (!r.ok) {
+      // no graph loaded (or another refusal): the page must show the API's own message
+      await page.locator('#graph-error:not([hidden])').waitFor({ timeout: 15000 });
+      check((await page.textContent('#graph-error .message')) === api.error.message, 'graph error shows the API\'s message', api);
+      check(!gcn, 'a refusal only when /models lists no GCN', r.status);
+      return;
+    }
+    await page.locator('#graph-table:not([hidden])').waitFor({ timeout: 15000 });
+    const nodes = Array.isArray(api) ? api : api.nodes || api.results;
+    check(Array.isArray(nodes) && nodes.length === ids.length, 'the API answers one entry per node', api);
+    for (const n of nodes || []) {
+      const id = n.id !== undefined ? n.id : n.node;
+      const row = page.locator(`#graph-table tr[data-node="${id}"]`);
+      check(await row.count() === 1, `node ${id}: one row`);
+      const probs = await row.locator('.p').evaluateAll((es) => es.map((e) => e.dataset.value));
+      const want = Array.isArray(n.probabilities) ? n.probabilities : Object.values(n.probabilities || {});
+      check(JSON.stringify(probs) === JSON.stringify(want.map(String)), `node ${id}: probabilities shown as bars`, { probs, want });
+      const training = n.training !== undefined ? n.training : n.train !== undefined ? n.train : n.is_training;
+      check(await row.locator('td.training').getAttribute('data-value') === String(training), `node ${id}: training flag ${training}`);
+      const cls = (await row.locator('td.cls').textContent()).trim();
+      const names = [n.class_name, n.label, n.class].filter((x) => x !== undefined).map(String);
+      if (Array.isArray(api.classes) && typeof n.class === 'number') names.push(String(api.classes[n.class]));
+      check(names.includes(cls), `node ${id}: class ${cls}`, names);
+    }
+    await page.screenshot({ path: path.join(shotDir, 'graph-1280.png') });
+    await page.fill('#nodes', '0, 99999999');
+    await page.press('#nodes', 'Enter');
+    const bad = await fetch(base + 'graph/classify', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ nodes: [0, 99999999] }) });
+    const badBody = await bad.json();
+    await page.locator('#graph-error:not([hidden])').waitFor({ timeout: 15000 });
+    check(!bad.ok && (await page.textContent('#graph-error .message')) === badBody.error.message, 'an unknown node id shows the API\'s message', badBody);
+  });
+
+  check(pageErrors.length === 0, 'no JavaScript errors on the page', pageErrors);
+
+  if (process.env.UPDATE_SCREENSHOT === '1') {
+    fs.copyFileSync(path.join(shotDir, 'console-1280.png'), path.join(source, 'docs/console.png'));
+    console.log('copied console-1280.png to docs/console.png');
+  }
+  console.log(`screenshots in ${shotDir}`);
+  await context.close();
+}
+
+await main();

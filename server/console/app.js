@@ -11,14 +11,34 @@
   const METRICS_EVERY_MS = 5000;
 
   let models = [];              /* from GET /models, normalised by normModel */
+  const KEY_STORE = 'inspectd.api_key';
+
+  /* ---- API key: only when the daemon was started with one (it answers 401) ---- */
+
+  function apiKey() {
+    try { return sessionStorage.getItem(KEY_STORE) || ''; } catch (e) { return ''; }
+  }
+  function setApiKey(k) {
+    try { if (k) sessionStorage.setItem(KEY_STORE, k); else sessionStorage.removeItem(KEY_STORE); } catch (e) { /* storage off */ }
+  }
+  function showKeyForm(why) {
+    $('key-form').hidden = false;
+    $('key-toggle').hidden = false;
+    $('key-toggle').setAttribute('aria-expanded', 'true');
+    $('key-why').textContent = why || '';
+    if (why) $('api-key').focus();
+  }
 
   /* ---- HTTP ---- */
 
   /* fetch that never throws: {ok, status, data (parsed JSON or text), error {code, message}, headers} */
   async function api(path, opts) {
     let res;
+    const o = Object.assign({ cache: 'no-store' }, opts || {});
+    const key = apiKey();
+    if (key) o.headers = Object.assign({}, o.headers || {}, { Authorization: 'Bearer ' + key });
     try {
-      res = await fetch(path, Object.assign({ cache: 'no-store' }, opts || {}));
+      res = await fetch(path, o);
     } catch (e) {
       return { ok: false, status: 0, data: null, headers: null,
                error: { code: 'network', message: 'Cannot reach the daemon (' + e.message + ')' } };
@@ -38,6 +58,7 @@
         message: e && e.message ? String(e.message)
                  : 'HTTP ' + res.status + ' ' + (res.statusText || '') + ' (no error message from the daemon)',
       };
+      if (res.status === 401) showKeyForm(error.message);
     }
     return { ok: res.ok, status: res.status, data, error, headers: res.headers };
   }
@@ -88,7 +109,7 @@
   async function loadModels() {
     const r = await api('models');
     if (!r.ok || !r.data) {
-      $('st-models').textContent = r.error ? r.error.message : 'unavailable';
+      $('st-models').textContent = r.status === 401 ? '–' : r.error ? r.error.message : 'unavailable';
       return;
     }
     const list = Array.isArray(r.data) ? r.data : Array.isArray(r.data.models) ? r.data.models : [];
@@ -126,6 +147,7 @@
     const enc = $('search').querySelector('option[value="encoder"]');
     enc.disabled = !!m && !m.hasEncoder;
     if (enc.disabled && $('search').value === 'encoder') $('search').value = 'random';
+    if (m && !(m.cal && m.cal.search)) $('search').value = m.hasEncoder ? 'encoder' : 'random';
     if (m && m.cal) {
       if (m.cal.search === 'random' || (m.cal.search === 'encoder' && m.hasEncoder)) $('search').value = m.cal.search;
       if (Number.isInteger(m.cal.iterations) && (!initial || $('iterations').value === '')) {
@@ -176,13 +198,18 @@
     const [ready, metrics] = await Promise.all([api('readyz'), api('metrics')]);
     const dot = $('st-ready');
     if (ready.status === 0) { dot.dataset.state = 'down'; $('st-ready-text').textContent = 'daemon unreachable'; }
+    else if (ready.status === 401) { dot.dataset.state = 'busy'; $('st-ready-text').textContent = 'API key needed'; }
     else if (ready.ok) { dot.dataset.state = 'ready'; $('st-ready-text').textContent = 'ready'; }
     else { dot.dataset.state = 'busy'; $('st-ready-text').textContent = 'not ready' + (ready.error ? ': ' + ready.error.message : ''); }
     if (metrics.ok && typeof metrics.data === 'string') {
       const q = metricValue(metrics.data, [/^inspectd_queue_depth$/, /queue_depth$/]);
       const s = metricValue(metrics.data, [/^inspectd_images_scored_total$/, /images_scored(_total)?$/]);
+      const busy = metricValue(metrics.data, [/^inspectd_workers_busy$/]);
+      const workers = metricValue(metrics.data, [/^inspectd_workers$/]);
       setNum($('st-queue'), q);
       setNum($('st-scored'), s);
+      $('st-workers-stat').hidden = busy === null || workers === null;
+      $('st-workers').textContent = fmt(busy) + ' of ' + fmt(workers);
     }
     $('st-updated').textContent = 'updated ' + new Date().toLocaleTimeString();
   }
@@ -455,6 +482,28 @@
       $('results-empty').hidden = false;
     });
     $('st-refresh').addEventListener('click', () => { loadModels(); refreshStatus(); });
+    $('key-toggle').hidden = !apiKey();
+    $('key-toggle').addEventListener('click', () => {
+      const open = $('key-form').hidden;
+      $('key-form').hidden = !open;
+      $('key-toggle').setAttribute('aria-expanded', String(open));
+      if (open) $('api-key').focus();
+    });
+    $('key-form').addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      setApiKey($('api-key').value.trim());
+      $('api-key').value = '';
+      $('key-why').textContent = '';
+      $('key-form').hidden = true;
+      $('key-toggle').hidden = !apiKey();
+      $('key-toggle').setAttribute('aria-expanded', 'false');
+      loadModels();
+      refreshStatus();
+    });
+    $('key-forget').addEventListener('click', () => {
+      setApiKey('');
+      $('key-why').textContent = 'Key forgotten.';
+    });
     loadModels();
     refreshStatus();
     setInterval(() => { if (!document.hidden) refreshStatus(); }, METRICS_EVERY_MS);

@@ -64,21 +64,30 @@ function freePort() {
   });
 }
 
-async function startDaemon() {
+/* The daemon's own configuration variables (INSPECTD_PORT, INSPECTD_API_KEY, ...) from the
+ * caller's shell must not change what the test starts: everything comes from flags. */
+function daemonEnv() {
+  const env = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('INSPECTD_')) env[k] = v;
+  return env;
+}
+
+async function startDaemon(name, flags, key) {
   fs.mkdirSync(shotDir, { recursive: true });
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
-    const logPath = path.join(shotDir, 'daemon.log');
+    const logPath = path.join(shotDir, name + '.log');
     const log = fs.openSync(logPath, 'w');
     const child = spawn(bin, ['serve', '--bind', '127.0.0.1', '--port', String(port), '--models', modelsDir,
-      '--workers', '2', ...extraArgs], { stdio: ['ignore', log, log] });
+      '--workers', '2', ...extraArgs, ...flags], { stdio: ['ignore', log, log], env: daemonEnv() });
+    fs.closeSync(log);
     let exited = null;
     child.on('exit', (code, sig) => { exited = { code, sig }; });
     const base = `http://127.0.0.1:${port}/`;
     const deadline = Date.now() + 60000;
     while (Date.now() < deadline && !exited) {
       try {
-        const r = await fetch(base + 'readyz');
+        const r = await fetch(base + 'readyz', { headers: key ? { Authorization: 'Bearer ' + key } : {} });
         if (r.ok) return { child, base, logPath };
       } catch { /* not listening yet */ }
       await new Promise((r) => setTimeout(r, 200));
@@ -193,14 +202,24 @@ async function main() {
     console.log(`FAIL: no daemon at ${bin} (set INSPECTD_BIN)`);
     process.exit(1);
   }
-  const daemon = await startDaemon();
+  const daemon = await startDaemon('daemon', []);
   console.log(`daemon at ${daemon.base} with models from ${modelsDir}`);
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
   try {
     await run(browser, daemon.base);
   } finally {
-    await browser.close();
     await stopDaemon(daemon);
+  }
+  let keyed = null;
+  try {
+    await step('a daemon with an API key: the page asks for it and then works', async () => {
+      const key = 'console-test-' + process.pid;
+      keyed = await startDaemon('daemon-key', ['--api-key', key], key);
+      await withKey(browser, keyed.base, key);
+    });
+  } finally {
+    await browser.close();
+    await stopDaemon(keyed);
   }
   if (failures) {
     console.log(`daemon log: ${daemon.logPath}`);
@@ -208,6 +227,34 @@ async function main() {
     process.exit(1);
   }
   console.log('all browser checks passed');
+}
+
+async function withKey(browser, base, key) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  await page.goto(base);
+  await page.locator('#key-form:not([hidden])').waitFor({ timeout: 10000 });
+  const r = await fetch(base + 'models');
+  const body = await r.json();
+  check(r.status === 401, 'the API refuses /models without the key', r.status);
+  check((await page.textContent('#key-why')) === body.error.message, 'the key form shows the API\'s 401 message', await page.textContent('#key-why'));
+  check(await page.evaluate(() => document.activeElement.id) === 'api-key', 'focus is on the key field');
+  await page.keyboard.type(key);
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => document.getElementById('st-ready-text').textContent === 'ready', null, { timeout: 10000 });
+  check(await page.isHidden('#key-form'), 'the key form closes');
+  const models = await (await fetch(base + 'models', { headers: { Authorization: 'Bearer ' + key } })).json();
+  const list = Array.isArray(models) ? models : models.models || [];
+  await page.waitForFunction(() => document.getElementById('st-models').textContent !== '–');
+  const strip = await page.textContent('#st-models');
+  check(list.length > 0 && list.every((m) => strip.includes(m.name)), 'with the key the strip lists the models', strip);
+  await page.fill('#iterations', iterations);
+  await page.fill('#seed', seed);
+  await page.setInputFiles('#files', [{ name: 'keyed.png', mimeType: 'image/png', buffer: digitPng() }]);
+  const card = page.locator('.card', { has: page.locator('h3.name', { hasText: 'keyed.png' }) });
+  await page.waitForFunction(() => document.querySelector('.card').getAttribute('aria-busy') === 'false', null, { timeout: 120000 });
+  check(await card.getAttribute('data-state') === 'done', 'an upload with the key is scored', await card.locator('.error').textContent());
+  await context.close();
 }
 
 async function run(browser, base) {

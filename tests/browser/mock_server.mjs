@@ -1,6 +1,7 @@
 // mock_server: a stand-in for the daemon's API, for working on the console page without a built
 // daemon (`node mock_server.mjs [port]`, then open the printed URL). Not used by the CTest test,
 // which always drives the real daemon. Serves server/console/* and plausible JSON answers.
+// `node mock_server.mjs PORT KEY` asks for `Authorization: Bearer KEY` on the API routes.
 import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -37,6 +38,10 @@ const server = http.createServer((req, res) => {
     if (req.method === 'GET' && types[path.extname(p)] && fs.existsSync(path.join(consoleDir, p))) {
       res.writeHead(200, { 'Content-Type': types[path.extname(p)] });
       return res.end(fs.readFileSync(path.join(consoleDir, p)));
+    }
+    const key = process.argv[3];
+    if (key && !types[path.extname(p)] && p !== '/healthz' && req.headers.authorization !== 'Bearer ' + key) {
+      return error(res, 401, 'unauthorized', "missing or wrong API key: send 'Authorization: Bearer <key>'");
     }
     if (p === '/models') return json(res, 200, { models });
     if (p === '/readyz') return json(res, 200, { status: 'ready' });

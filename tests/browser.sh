@@ -6,7 +6,7 @@
 #
 # Models the daemon serves, first found: $INSPECTD_MODELS; the shipped models/ (when it holds a
 # model file); else a temporary folder with the random-weights golden files from the shared
-# folder (AnoGAN and GCN, with the Cora graph), which exercise everything but the verdict colours.
+# folder (AnoGAN, and the GCN with the Cora graph), which exercise everything but the verdict.
 # UPDATE_SCREENSHOT=1 copies the 1280x800 screenshot to docs/console.png.
 set -euo pipefail
 
@@ -43,8 +43,7 @@ else
     mkdir -p "$models"
     cp "$anogan" "$models/digits-random.safetensors"
     if [ -f "$gcn" ] && [ -f "$shared/datasets/cora/edges.tsv" ]; then
-        cp "$gcn" "$models/cora-random.safetensors"
-        args+=(--graph "$shared/datasets/cora")
+        args+=(--graph "$shared/datasets/cora" --gcn "$gcn")
     fi
 fi
 

@@ -1,0 +1,147 @@
+/* api: the helpers every handler uses (errors, headers, query lookup) and the route table. */
+#include "api.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "app.h"
+#include "console.h"
+#include "json.h"
+
+double app_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+const char *api_query(const struct api_request *req, const char *key)
+{
+    for (int i = 0; i < req->nquery; i++)
+        if (!strcmp(req->query[i].key, key))
+            return req->query[i].value;
+    return NULL;
+}
+
+bool api_content_type_is(const struct api_request *req, const char *media_type)
+{
+    const char *ct = req->content_type;
+    if (!ct)
+        return false;
+    while (*ct == ' ')
+        ct++;
+    size_t n = strlen(media_type);
+    if (strncasecmp(ct, media_type, n))
+        return false;
+    return ct[n] == 0 || ct[n] == ';' || ct[n] == ' ';
+}
+
+void api_set_body(struct api_response *res, int status, const char *content_type, char *body,
+                  size_t len)
+{
+    if (res->body_owned)
+        free(res->body);
+    res->status = status;
+    res->content_type = content_type;
+    res->body = (uint8_t *)body;
+    res->body_len = len;
+    res->body_owned = true;
+}
+
+enum api_result api_error(struct api_response *res, int status, const char *code, const char *fmt,
+                          ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    struct json_writer w;
+    json_writer_init(&w);
+    json_object_begin(&w);
+    json_key_put(&w, "error");
+    json_object_begin(&w);
+    json_kv_string(&w, "code", code);
+    json_kv_string(&w, "message", msg);
+    json_object_end(&w);
+    json_object_end(&w);
+    size_t len;
+    char *body = json_writer_finish(&w, &len);
+    if (body) {
+        api_set_body(res, status, "application/json", body, len);
+    } else { /* no memory even for the error: a fixed answer */
+        static const char oom[] = "{\"error\":{\"code\":\"out_of_memory\",\"message\":\"out of memory\"}}";
+        if (res->body_owned)
+            free(res->body);
+        res->status = 503;
+        res->content_type = "application/json";
+        res->body = (uint8_t *)oom;
+        res->body_len = sizeof oom - 1;
+        res->body_owned = false;
+    }
+    res->nheaders = 0;
+    api_log(res, "error=%s", code);
+    return API_DONE;
+}
+
+void api_add_header(struct api_response *res, const char *name, const char *value)
+{
+    if (res->nheaders >= API_MAX_HEADERS)
+        return;
+    struct api_header *h = &res->headers[res->nheaders++];
+    snprintf(h->name, sizeof h->name, "%s", name);
+    snprintf(h->value, sizeof h->value, "%s", value);
+}
+
+void api_log(struct api_response *res, const char *fmt, ...)
+{
+    size_t at = strlen(res->log);
+    if (at && at + 1 < sizeof res->log)
+        res->log[at++] = ' ';
+    if (at >= sizeof res->log - 1)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(res->log + at, sizeof res->log - at, fmt, ap);
+    va_end(ap);
+}
+
+static const struct api_route api_table[] = {
+    {"POST", "/score", api_score, NULL, false, true},
+    {"POST", "/score/batch", api_score_batch, NULL, false, true},
+    {"POST", "/graph/classify", api_graph_classify, NULL, false, true},
+    {"GET", "/models", api_models, NULL, false, false},
+    {"GET", "/healthz", api_healthz, NULL, true, false},
+    {"GET", "/readyz", api_readyz, NULL, false, false},
+    {"GET", "/metrics", api_metrics, NULL, false, false},
+};
+#define NAPI (sizeof api_table / sizeof api_table[0])
+
+struct api_route *api_routes_create(size_t *n)
+{
+    size_t nassets = 0;
+    const struct console_asset *index = NULL;
+    for (const struct console_asset *a = console_assets; a->path; a++) {
+        nassets++;
+        if (!strcmp(a->path, "/index.html"))
+            index = a;
+    }
+    size_t total = NAPI + nassets + (index ? 1 : 0);
+    struct api_route *r = malloc(total * sizeof *r);
+    if (!r)
+        return NULL;
+    memcpy(r, api_table, sizeof api_table);
+    size_t k = NAPI;
+    /* The console's static files hold no data and a browser cannot attach a bearer token to a
+     * page load, so they are public; the API calls the page makes carry the key. */
+    if (index)
+        r[k++] = (struct api_route){"GET", "/", api_asset, index, true, false};
+    for (const struct console_asset *a = console_assets; a->path; a++)
+        r[k++] = (struct api_route){"GET", a->path, api_asset, a, true, false};
+    *n = k;
+    return r;
+}

@@ -1,0 +1,220 @@
+/* api_score: POST /score and POST /score/batch. The handler parses and preprocesses on the HTTP
+ * thread (score_parse, anogan_preprocess), queues one pool job, and returns API_PENDING; the job's
+ * done callback runs on the worker, writes the JSON answer (with PNGs when asked) and resumes the
+ * connection. A full queue is answered 503 + Retry-After at once. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "app.h"
+#include "models.h"
+#include "pool.h"
+#include "score.h"
+
+struct score_job {
+    struct pool_job pj; /* first: the pool hands back &pj */
+    struct app *app;
+    const struct api_request *req;
+    struct api_response *res;
+    struct score_request sr;
+    bool batch_api;
+    int *width, *height;
+    float *x, *recon;
+    uint64_t *seeds;
+    struct anogan_result *results;
+    double t0;
+};
+
+static void job_free(struct score_job *j)
+{
+    score_request_free(&j->sr);
+    free(j->width);
+    free(j->height);
+    free(j->x);
+    free(j->recon);
+    free(j->seeds);
+    free(j->results);
+    free(j);
+}
+
+static enum api_result refuse(struct api_response *res, const struct api_fail *f)
+{
+    api_error(res, f->status, f->code, "%s", f->message);
+    if (f->status == 503)
+        api_add_header(res, "Retry-After", "1");
+    return API_DONE;
+}
+
+/* The answer for a finished job, into j->res. */
+static void answer(struct score_job *j)
+{
+    struct api_response *res = j->res;
+    const struct pool_job *pj = &j->pj;
+    const struct anogan *m = j->sr.model;
+    if (pj->status != STATUS_OK) {
+        if (pj->status == STATUS_CANCELLED) {
+            api_error(res, 503, "shutting_down", "%s", pj->message);
+            api_add_header(res, "Retry-After", "1");
+        } else if (pj->status == STATUS_NOMEM) {
+            api_error(res, 503, "out_of_memory", "%s", pj->message);
+            api_add_header(res, "Retry-After", "1");
+        } else if (pj->status == STATUS_UNSUPPORTED) {
+            api_error(res, 422, "invalid_value", "%s", pj->message);
+        } else {
+            api_error(res, 500, "internal", "search failed: %s", pj->message);
+        }
+        return;
+    }
+    size_t isize = anogan_image_size(m);
+    bool want_pngs = j->sr.reconstruction || j->sr.anomaly_map;
+    double elapsed = (app_now() - j->t0) * 1e3;
+    struct json_writer w;
+    json_writer_init(&w);
+    json_object_begin(&w);
+    json_kv_string(&w, "model", m->name);
+    json_kv_string(&w, "search", anogan_init_name(j->sr.search.init));
+    json_kv_int(&w, "max_iterations", j->sr.search.iterations);
+    json_kv_number(&w, "lr", j->sr.search.lr);
+    json_kv_int(&w, "patience", j->sr.search.patience);
+    json_key_put(&w, "seed"); /* a string too when above 2^53, where JSON numbers lose digits */
+    if (j->sr.seed <= (1ull << 53))
+        json_int_put(&w, (long long)j->sr.seed);
+    else {
+        char s[24];
+        snprintf(s, sizeof s, "%llu", (unsigned long long)j->sr.seed);
+        json_string_put(&w, s);
+    }
+    json_kv_int(&w, "batch", pj->batch);
+    json_kv_number(&w, "queue_ms", pj->wait_ms);
+    bool ok = true;
+    if (j->batch_api) {
+        json_kv_int(&w, "count", j->sr.n);
+        json_key_put(&w, "results");
+        json_array_begin(&w);
+        for (int i = 0; i < j->sr.n && ok; i++) {
+            json_object_begin(&w);
+            json_kv_int(&w, "index", i);
+            ok = score_answer_image(&w, m, &j->results[i], j->x + (size_t)i * isize,
+                                    want_pngs ? j->recon + (size_t)i * isize : NULL, j->width[i],
+                                    j->height[i], j->sr.reconstruction, j->sr.anomaly_map);
+            json_object_end(&w);
+        }
+        json_array_end(&w);
+    } else {
+        ok = score_answer_image(&w, m, &j->results[0], j->x, want_pngs ? j->recon : NULL,
+                                j->width[0], j->height[0], j->sr.reconstruction,
+                                j->sr.anomaly_map);
+    }
+    json_kv_number(&w, "elapsed_ms", (app_now() - j->t0) * 1e3);
+    json_object_end(&w);
+    size_t len;
+    char *body = ok ? json_writer_finish(&w, &len) : NULL;
+    if (!ok)
+        json_writer_discard(&w);
+    if (!body) {
+        api_error(res, 503, "out_of_memory", "no memory to build the answer: %s",
+                  status_message());
+        api_add_header(res, "Retry-After", "1");
+        return;
+    }
+    api_set_body(res, 200, "application/json", body, len);
+    api_log(res, "model=%s images=%d batch=%d iterations=%d queue_ms=%.1f search_ms=%.1f",
+            m->name, j->sr.n, pj->batch, j->results[0].iterations, pj->wait_ms, elapsed - pj->wait_ms);
+}
+
+static void on_done(struct pool_job *pj)
+{
+    struct score_job *j = (struct score_job *)pj;
+    answer(j);
+    const struct api_request *req = j->req;
+    job_free(j);
+    req->resume(req->resume_token);
+}
+
+static enum api_result score_common(struct app *app, const struct api_request *req,
+                                    struct api_response *res, bool batch)
+{
+    struct score_job *j = calloc(1, sizeof *j);
+    if (!j) {
+        api_error(res, 503, "out_of_memory", "no memory for the request");
+        api_add_header(res, "Retry-After", "1");
+        return API_DONE;
+    }
+    j->t0 = app_now();
+    struct api_fail f;
+    if (!score_parse(&j->sr, &f, app->cfg, app->models, req, batch)) {
+        job_free(j);
+        return refuse(res, &f);
+    }
+    const struct anogan *m = j->sr.model;
+    int n = j->sr.n;
+    size_t isize = anogan_image_size(m);
+    j->width = malloc((size_t)n * sizeof *j->width);
+    j->height = malloc((size_t)n * sizeof *j->height);
+    j->x = malloc((size_t)n * isize * sizeof *j->x);
+    j->seeds = malloc((size_t)n * sizeof *j->seeds);
+    j->results = calloc((size_t)n, sizeof *j->results);
+    if (j->sr.reconstruction || j->sr.anomaly_map)
+        j->recon = malloc((size_t)n * isize * sizeof *j->recon);
+    if (!j->width || !j->height || !j->x || !j->seeds || !j->results ||
+        ((j->sr.reconstruction || j->sr.anomaly_map) && !j->recon)) {
+        job_free(j);
+        api_error(res, 503, "out_of_memory", "no memory for the request");
+        api_add_header(res, "Retry-After", "1");
+        return API_DONE;
+    }
+    for (int i = 0; i < n; i++) {
+        const struct image *img = &j->sr.images[i];
+        j->width[i] = img->width;
+        j->height[i] = img->height;
+        anogan_preprocess(m, img, j->x + (size_t)i * isize);
+        j->seeds[i] = j->sr.seed; /* each image scores as it would alone */
+    }
+    /* The decoded pixels are no longer needed; only their sizes are. */
+    for (int i = 0; i < n; i++)
+        image_free(&j->sr.images[i]);
+
+    j->app = app;
+    j->req = req;
+    j->res = res;
+    j->batch_api = batch;
+    j->pj = (struct pool_job){
+        .kind = POOL_JOB_SCORE,
+        .model = m,
+        .search = j->sr.search,
+        .n = n,
+        .x = j->x,
+        .seeds = j->seeds,
+        .res = j->results,
+        .recon = j->recon,
+        .done = on_done,
+    };
+    /* After SIGTERM nothing new is queued (cmd_serve waits for what is in flight, then stops). */
+    enum status s = atomic_load(&app->shutting_down) ? STATUS_CANCELLED
+                                                     : pool_submit(app->pool, &j->pj);
+    if (s == STATUS_OK)
+        return API_PENDING;
+    job_free(j);
+    if (s == STATUS_RANGE)
+        api_error(res, 503, "queue_full", "the search queue is full (%d waiting); retry shortly",
+                  pool_capacity(app->pool));
+    else
+        api_error(res, 503, "shutting_down", "the daemon is shutting down");
+    api_add_header(res, "Retry-After", "1");
+    return API_DONE;
+}
+
+enum api_result api_score(struct app *app, const struct api_route *route,
+                          const struct api_request *req, struct api_response *res)
+{
+    (void)route;
+    return score_common(app, req, res, false);
+}
+
+enum api_result api_score_batch(struct app *app, const struct api_route *route,
+                                const struct api_request *req, struct api_response *res)
+{
+    (void)route;
+    return score_common(app, req, res, true);
+}

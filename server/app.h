@@ -1,0 +1,29 @@
+/* app: what the handlers share: the settings, the loaded models, the worker pool, the metrics and
+ * the HTTP server (for its in-flight count). Built by cmd_serve.c; read-only once serving, except
+ * for the atomic shutting_down flag. */
+#ifndef INSPECTD_APP_H
+#define INSPECTD_APP_H
+
+#include <stdatomic.h>
+
+#include "config.h"
+
+struct models;
+struct pool;
+struct metrics;
+struct http_server;
+
+struct app {
+    const struct serve_config *cfg;
+    const struct models *models;
+    struct pool *pool;
+    struct metrics *metrics;
+    struct http_server *http; /* NULL in tests that call handlers directly */
+    double t_start;           /* monotonic seconds at start-up */
+    atomic_int shutting_down;
+};
+
+/* Monotonic clock in seconds. */
+double app_now(void);
+
+#endif

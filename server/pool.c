@@ -1,0 +1,397 @@
+/* pool: see pool.h. One mutex guards the queue (a singly linked FIFO); workers sleep on one
+ * condition variable (CLOCK_MONOTONIC, for the batching wait). A worker turns a group of jobs
+ * into chunks of at most max_batch images, copies each chunk into its own buffers, scores it,
+ * and scatters the results back to the jobs. */
+#include "pool.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "metrics.h"
+
+struct worker_ctx {
+    const struct anogan *model;
+    struct anogan_ctx *ctx;
+};
+
+struct worker {
+    struct pool *pool;
+    pthread_t thread;
+    struct worker_ctx *ctxs; /* one per model used so far */
+    int nctxs;
+    /* Chunk buffers, sized for the largest model seen: max_batch images. */
+    size_t isize;
+    float *x, *recon;
+    uint64_t *seeds;
+    struct anogan_result *res;
+};
+
+struct pool {
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    struct pool_job *head, *tail;
+    int depth, busy, nworkers, capacity, max_batch, batch_wait_ms;
+    int nalloc; /* workers allocated (nworkers of them started) */
+    int stopping;
+    volatile int cancel;
+    struct metrics *metrics;
+    struct worker *workers;
+};
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static bool compatible(const struct pool_job *a, const struct pool_job *b)
+{
+    return a->kind == POOL_JOB_SCORE && b->kind == POOL_JOB_SCORE && a->model == b->model &&
+           a->search.init == b->search.init && a->search.iterations == b->search.iterations &&
+           a->search.lr == b->search.lr && a->search.patience == b->search.patience &&
+           a->search.tol == b->search.tol;
+}
+
+/* Moves queued jobs compatible with group[0] into group while they fit in max_batch images.
+ * Called with the lock held. */
+static void collect(struct pool *p, struct pool_job **group, int *njobs, int *images)
+{
+    struct pool_job **link = &p->head, *prev = NULL;
+    while (*link && *images < p->max_batch) {
+        struct pool_job *j = *link;
+        if (compatible(group[0], j) && *images + j->n <= p->max_batch) {
+            *link = j->next;
+            if (p->tail == j)
+                p->tail = prev;
+            p->depth--;
+            j->next = NULL;
+            group[(*njobs)++] = j;
+            *images += j->n;
+        } else {
+            prev = j;
+            link = &j->next;
+        }
+    }
+}
+
+static struct anogan_ctx *worker_ctx(struct worker *w, const struct anogan *m)
+{
+    for (int i = 0; i < w->nctxs; i++)
+        if (w->ctxs[i].model == m)
+            return w->ctxs[i].ctx;
+    size_t isize = anogan_image_size(m);
+    if (isize > w->isize) {
+        size_t nb = (size_t)w->pool->max_batch;
+        float *x = realloc(w->x, nb * isize * sizeof *x);
+        if (x)
+            w->x = x;
+        float *r = x ? realloc(w->recon, nb * isize * sizeof *r) : NULL;
+        if (r)
+            w->recon = r;
+        if (!x || !r)
+            return NULL;
+        w->isize = isize;
+    }
+    struct worker_ctx *ctxs = realloc(w->ctxs, ((size_t)w->nctxs + 1) * sizeof *ctxs);
+    if (!ctxs)
+        return NULL;
+    w->ctxs = ctxs;
+    struct anogan_ctx *c = anogan_ctx_create(m, w->pool->max_batch);
+    if (!c)
+        return NULL;
+    w->ctxs[w->nctxs++] = (struct worker_ctx){m, c};
+    return c;
+}
+
+static void fail_jobs(struct pool_job **group, int njobs, enum status s, const char *msg)
+{
+    for (int i = 0; i < njobs; i++)
+        if (group[i]->status == STATUS_OK) {
+            group[i]->status = s;
+            snprintf(group[i]->message, sizeof group[i]->message, "%s", msg);
+        }
+}
+
+/* Scores the images of a group of compatible jobs, max_batch at a time. */
+static void run_group(struct worker *w, struct pool_job **group, int njobs)
+{
+    struct pool *p = w->pool;
+    const struct anogan *m = group[0]->model;
+    if (p->cancel) {
+        fail_jobs(group, njobs, STATUS_CANCELLED, "the daemon is shutting down");
+        return;
+    }
+    struct anogan_ctx *ctx = worker_ctx(w, m);
+    if (!ctx) {
+        fail_jobs(group, njobs, STATUS_NOMEM, "out of memory creating a search workspace");
+        return;
+    }
+    size_t isize = anogan_image_size(m);
+    bool want_recon = false;
+    for (int i = 0; i < njobs; i++)
+        want_recon |= group[i]->recon != NULL;
+
+    int job = 0, img = 0; /* the next image to copy in */
+    while (job < njobs) {
+        /* Fill a chunk, remembering where each image came from. */
+        int B = 0, first_job = job, first_img = img;
+        while (job < njobs && B < p->max_batch) {
+            const struct pool_job *j = group[job];
+            memcpy(w->x + (size_t)B * isize, j->x + (size_t)img * isize, isize * sizeof(float));
+            w->seeds[B] = j->seeds[img];
+            B++;
+            if (++img == j->n) {
+                job++;
+                img = 0;
+            }
+        }
+        double t0 = now_ms();
+        enum status s = anogan_score(ctx, w->x, B, w->seeds, &group[first_job]->search, w->res,
+                                     want_recon ? w->recon : NULL, NULL, &p->cancel);
+        double dt = now_ms() - t0;
+        long long iters = 0;
+        /* Scatter back. */
+        int sj = first_job, si = first_img;
+        for (int b = 0; b < B; b++) {
+            struct pool_job *j = group[sj];
+            if (s == STATUS_OK) {
+                j->res[si] = w->res[b];
+                iters += w->res[b].iterations;
+                if (j->recon)
+                    memcpy(j->recon + (size_t)si * isize, w->recon + (size_t)b * isize,
+                           isize * sizeof(float));
+            } else if (j->status == STATUS_OK) {
+                j->status = s;
+                snprintf(j->message, sizeof j->message, "%s", status_message());
+            }
+            if (B > j->batch)
+                j->batch = B;
+            if (++si == j->n) {
+                sj++;
+                si = 0;
+            }
+        }
+        if (s == STATUS_OK && p->metrics)
+            metrics_search(p->metrics, B, iters, dt / 1e3);
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    struct pool *p = w->pool;
+    struct pool_job **group = malloc((size_t)p->max_batch * sizeof *group);
+    pthread_mutex_lock(&p->lock);
+    for (;;) {
+        while (!p->head && !p->stopping)
+            pthread_cond_wait(&p->wake, &p->lock);
+        if (!p->head)
+            break; /* stopping, and the queue is drained */
+        struct pool_job *j = p->head;
+        p->head = j->next;
+        if (!p->head)
+            p->tail = NULL;
+        p->depth--;
+        j->next = NULL;
+        p->busy++;
+        int njobs = 1, images = j->n;
+        if (group) {
+            group[0] = j;
+            if (j->kind == POOL_JOB_SCORE && images < p->max_batch) {
+                collect(p, group, &njobs, &images);
+                /* Wait for company only when no other worker is free to take the next job. */
+                if (images < p->max_batch && p->batch_wait_ms > 0 && p->busy >= p->nworkers) {
+                    struct timespec dl;
+                    clock_gettime(CLOCK_MONOTONIC, &dl);
+                    long long ns = dl.tv_nsec + (long long)p->batch_wait_ms * 1000000LL;
+                    dl.tv_sec += (time_t)(ns / 1000000000LL);
+                    dl.tv_nsec = (long)(ns % 1000000000LL);
+                    while (images < p->max_batch && !p->stopping) {
+                        int rc = pthread_cond_timedwait(&p->wake, &p->lock, &dl);
+                        collect(p, group, &njobs, &images);
+                        if (rc == ETIMEDOUT)
+                            break;
+                    }
+                }
+            }
+        }
+        pthread_mutex_unlock(&p->lock);
+
+        double t0 = now_ms();
+        for (int i = 0; i < njobs; i++) {
+            struct pool_job *g = group ? group[i] : j;
+            g->wait_ms = t0 - g->t_queued;
+        }
+        if (!group) {
+            j->status = status_fail(STATUS_NOMEM, "out of memory");
+            snprintf(j->message, sizeof j->message, "out of memory in a worker");
+        } else if (j->kind == POOL_JOB_CALL) {
+            if (p->cancel) {
+                j->status = STATUS_CANCELLED;
+                snprintf(j->message, sizeof j->message, "the daemon is shutting down");
+            } else {
+                j->call(j);
+            }
+        } else {
+            run_group(w, group, njobs);
+        }
+        double t1 = now_ms();
+        for (int i = 0; i < njobs; i++) {
+            struct pool_job *g = group ? group[i] : j;
+            g->run_ms = t1 - t0;
+            g->done(g); /* g may be freed from here on */
+        }
+
+        pthread_mutex_lock(&p->lock);
+        p->busy--;
+    }
+    pthread_mutex_unlock(&p->lock);
+    free(group);
+    return NULL;
+}
+
+static void worker_free(struct worker *w)
+{
+    for (int i = 0; i < w->nctxs; i++)
+        anogan_ctx_free(w->ctxs[i].ctx);
+    free(w->ctxs);
+    free(w->x);
+    free(w->recon);
+    free(w->seeds);
+    free(w->res);
+}
+
+enum status pool_create(struct pool **out, const struct pool_options *o, struct metrics *m)
+{
+    ASSERT(o->workers > 0 && o->capacity > 0 && o->max_batch > 0);
+    *out = NULL;
+    struct pool *p = calloc(1, sizeof *p);
+    if (!p)
+        return status_fail(STATUS_NOMEM, "out of memory creating the worker pool");
+    p->nworkers = o->workers;
+    p->capacity = o->capacity;
+    p->max_batch = o->max_batch;
+    p->batch_wait_ms = o->batch_wait_ms;
+    p->metrics = m;
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&p->wake, &ca);
+    pthread_condattr_destroy(&ca);
+    p->workers = calloc((size_t)o->workers, sizeof *p->workers);
+    if (!p->workers)
+        goto nomem;
+    p->nalloc = o->workers;
+    for (int i = 0; i < o->workers; i++) {
+        struct worker *w = &p->workers[i];
+        w->pool = p;
+        w->seeds = malloc((size_t)o->max_batch * sizeof *w->seeds);
+        w->res = malloc((size_t)o->max_batch * sizeof *w->res);
+        if (!w->seeds || !w->res)
+            goto nomem;
+    }
+    int started = 0;
+    for (; started < o->workers; started++)
+        if (pthread_create(&p->workers[started].thread, NULL, worker_main, &p->workers[started]))
+            break;
+    if (started < o->workers) {
+        p->nworkers = started;
+        pool_free(p);
+        return status_fail(STATUS_NOMEM, "could not start %d worker threads", o->workers);
+    }
+    *out = p;
+    return STATUS_OK;
+nomem:
+    p->nworkers = 0;
+    pool_free(p);
+    return status_fail(STATUS_NOMEM, "out of memory creating the worker pool");
+}
+
+enum status pool_submit(struct pool *p, struct pool_job *job)
+{
+    ASSERT(job->done && (job->kind != POOL_JOB_SCORE || (job->model && job->n > 0)));
+    ASSERT(job->kind != POOL_JOB_CALL || job->call);
+    job->status = STATUS_OK;
+    job->message[0] = 0;
+    job->batch = 0;
+    job->next = NULL;
+    job->t_queued = now_ms();
+    pthread_mutex_lock(&p->lock);
+    enum status s = STATUS_OK;
+    if (p->stopping || p->cancel)
+        s = STATUS_CANCELLED;
+    else if (p->depth >= p->capacity)
+        s = STATUS_RANGE;
+    if (s == STATUS_OK) {
+        if (p->tail)
+            p->tail->next = job;
+        else
+            p->head = job;
+        p->tail = job;
+        p->depth++;
+        pthread_cond_broadcast(&p->wake);
+    }
+    pthread_mutex_unlock(&p->lock);
+    if (s == STATUS_RANGE && p->metrics)
+        metrics_rejected(p->metrics);
+    return s;
+}
+
+void pool_cancel(struct pool *p)
+{
+    pthread_mutex_lock(&p->lock);
+    p->cancel = 1;
+    pthread_cond_broadcast(&p->wake);
+    pthread_mutex_unlock(&p->lock);
+}
+
+void pool_free(struct pool *p)
+{
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->lock);
+    p->stopping = 1;
+    pthread_cond_broadcast(&p->wake);
+    pthread_mutex_unlock(&p->lock);
+    for (int i = 0; i < p->nworkers; i++)
+        pthread_join(p->workers[i].thread, NULL);
+    /* worker_free is safe on never-started workers (fields zero or malloc'd). */
+    for (int i = 0; p->workers && i < p->nalloc; i++)
+        worker_free(&p->workers[i]);
+    pthread_cond_destroy(&p->wake);
+    pthread_mutex_destroy(&p->lock);
+    free(p->workers);
+    free(p);
+}
+
+int pool_depth(struct pool *p)
+{
+    pthread_mutex_lock(&p->lock);
+    int d = p->depth;
+    pthread_mutex_unlock(&p->lock);
+    return d;
+}
+
+int pool_busy(struct pool *p)
+{
+    pthread_mutex_lock(&p->lock);
+    int b = p->busy;
+    pthread_mutex_unlock(&p->lock);
+    return b;
+}
+
+int pool_capacity(const struct pool *p)
+{
+    return p->capacity;
+}
+
+int pool_workers(const struct pool *p)
+{
+    return p->nworkers;
+}

@@ -1,0 +1,77 @@
+/* pool: a bounded job queue and N worker threads that run latent searches off the HTTP threads.
+ *
+ * A full queue refuses a job at once (the caller answers 503 + Retry-After) rather than letting
+ * requests pile up. Dynamic batching: a worker that takes a scoring job also takes queued jobs for
+ * the same model with the same search settings, up to max_batch images, and when every other
+ * worker is busy waits up to batch_wait_ms for more; the group is scored as one anogan_score call
+ * per max_batch images. An image's score does not depend on its batch (see core/anogan.h), so
+ * batching changes speed only. Each worker keeps one anogan_ctx per model it has used.
+ *
+ * Besides scoring jobs, the pool runs plain calls (POOL_JOB_CALL) for other heavy work. */
+#ifndef INSPECTD_POOL_H
+#define INSPECTD_POOL_H
+
+#include <stdint.h>
+
+#include "anogan.h"
+#include "status.h"
+
+struct metrics;
+struct pool;
+
+enum pool_job_kind {
+    POOL_JOB_SCORE, /* anogan_score over the job's images */
+    POOL_JOB_CALL,  /* job->call(job) on a worker */
+};
+
+struct pool_job {
+    enum pool_job_kind kind;
+    /* POOL_JOB_SCORE inputs; the buffers stay owned by the submitter and must live until done. */
+    const struct anogan *model;
+    struct anogan_search search;
+    int n;                  /* images */
+    const float *x;         /* n images, each anogan_image_size(model) floats, preprocessed */
+    const uint64_t *seeds;  /* n seeds of the random start */
+    /* POOL_JOB_SCORE outputs, into submitter-owned buffers */
+    struct anogan_result *res; /* n */
+    float *recon;              /* n images of G(z) in model units, or NULL when not wanted */
+    int batch;                 /* images in the largest search call that scored part of this job */
+    /* POOL_JOB_CALL */
+    void (*call)(struct pool_job *job);
+    /* Both kinds: the outcome (STATUS_CANCELLED when the pool was cancelled first), its message,
+     * and times in milliseconds (queued -> started, started -> finished). */
+    enum status status;
+    char message[200];
+    double wait_ms, run_ms;
+    /* Called once on a worker thread when the job is finished; the pool does not touch the job
+     * afterwards, so done may free it. */
+    void (*done)(struct pool_job *job);
+    void *user;
+    /* private to the pool */
+    struct pool_job *next;
+    double t_queued;
+};
+
+struct pool_options {
+    int workers;       /* threads */
+    int capacity;      /* queued jobs at most */
+    int max_batch;     /* images per search call */
+    int batch_wait_ms; /* wait for compatible jobs when all workers are busy */
+};
+
+/* Starts the workers. metrics may be NULL. *out owned by the caller: pool_free. */
+enum status pool_create(struct pool **out, const struct pool_options *o, struct metrics *m);
+/* Queues a job. STATUS_RANGE when the queue is full, STATUS_CANCELLED when shutting down; the
+ * job is not queued then and done is never called. */
+enum status pool_submit(struct pool *p, struct pool_job *job);
+/* Stops running searches between steps and fails queued jobs with STATUS_CANCELLED. */
+void pool_cancel(struct pool *p);
+/* Finishes queued jobs, joins the workers and frees the pool. */
+void pool_free(struct pool *p);
+
+int pool_depth(struct pool *p);    /* jobs waiting */
+int pool_busy(struct pool *p);     /* workers holding a job */
+int pool_capacity(const struct pool *p);
+int pool_workers(const struct pool *p);
+
+#endif

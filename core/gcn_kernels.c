@@ -1,0 +1,230 @@
+/* gcn_kernels: the row-parallel helper (pthreads over row ranges of about equal work) and the two
+ * sparse-dense products of the GCN, A · B and Aᵀ · B (see gcn_impl.h). The dense products are in
+ * gcn_dense.c, the naive twins in gcn_ref.c. */
+#include "gcn_impl.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int gcn_threads = 1;
+
+void gcn_set_threads(int n)
+{
+    gcn_threads = n < 1 ? 1 : n > GCN_MAX_THREADS ? GCN_MAX_THREADS : n;
+}
+
+int gcn_get_threads(void)
+{
+    return gcn_threads;
+}
+
+int gcn_use_avx2(void)
+{
+#if GCN_HAVE_AVX2_CLONES
+    static int cached = -1;
+    if (cached < 0)
+        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return cached;
+#else
+    return 0;
+#endif
+}
+
+struct row_task {
+    void (*fn)(void *ctx, int begin, int end, int t);
+    void *ctx;
+    int begin, end, t;
+};
+
+static void *row_task_run(void *arg)
+{
+    struct row_task *k = arg;
+    k->fn(k->ctx, k->begin, k->end, k->t);
+    return NULL;
+}
+
+/* First row r with rowptr[r] >= target. */
+static int row_at(const int64_t *rowptr, int nrows, int64_t target)
+{
+    int lo = 0, hi = nrows;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (rowptr[mid] < target)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+void gcn_parallel_range(const int64_t *rowptr, int nrows, int64_t work,
+                        void (*fn)(void *ctx, int begin, int end, int t), void *ctx)
+{
+    int nthreads = gcn_threads;
+    if (nthreads <= 1 || work < PARALLEL_MIN_WORK || nrows < nthreads) {
+        fn(ctx, 0, nrows, 0);
+        return;
+    }
+    struct row_task task[GCN_MAX_THREADS];
+    pthread_t tid[GCN_MAX_THREADS];
+    int started[GCN_MAX_THREADS] = {0};
+    int prev = 0;
+    for (int t = 0; t < nthreads; t++) {
+        int end = (int)((int64_t)nrows * (t + 1) / nthreads);
+        if (rowptr && t < nthreads - 1) /* equal nonzeros rather than equal rows */
+            end = row_at(rowptr, nrows, rowptr[nrows] / nthreads * (t + 1));
+        if (end < prev)
+            end = prev;
+        task[t] = (struct row_task){fn, ctx, prev, end, t};
+        prev = end;
+    }
+    for (int t = 1; t < nthreads; t++)
+        started[t] = pthread_create(&tid[t], NULL, row_task_run, &task[t]) == 0;
+    row_task_run(&task[0]);
+    for (int t = 1; t < nthreads; t++) {
+        if (started[t])
+            pthread_join(tid[t], NULL);
+        else
+            row_task_run(&task[t]); /* could not start a thread: do its share here */
+    }
+}
+
+/* ---- A · B ---------------------------------------------------------------------------------- */
+
+struct spmm_ctx {
+    float *out;
+    const struct csr *a;
+    const float *vals, *b;
+    int w;
+    float *priv; /* spmm_t: one (ncols, w) accumulator per thread after the first */
+};
+
+/* The row loops, written once and instantiated per width: with w a compile-time constant (16, 32:
+ * the hidden sizes used) the accumulator row lives in registers and the inner loop is fully
+ * vectorised; other widths take the generic instance. Each instance is compiled twice, plain and
+ * for AVX2+FMA, chosen at run time (spmm_pick). */
+GCN_INLINE void spmm_body(const struct spmm_ctx *c, int begin, int end, const int w)
+{
+    const struct csr *a = c->a;
+    const float *vals = c->vals ? c->vals : a->val;
+    const int64_t *rowptr = a->rowptr;
+    const int32_t *col = a->col;
+    const float *b = c->b;
+    for (int i = begin; i < end; i++) {
+        float acc[64];
+        float *o = c->out + (size_t)i * w;
+        float *dst = w <= 64 ? acc : o;
+        for (int j = 0; j < w; j++)
+            dst[j] = 0.0f;
+        for (int64_t k = rowptr[i]; k < rowptr[i + 1]; k++) {
+            gcn_axpy(dst, vals[k], b + (size_t)col[k] * w, w);
+        }
+        if (dst != o)
+            for (int j = 0; j < w; j++)
+                o[j] = acc[j];
+    }
+}
+
+GCN_INLINE void spmm_t_body(const struct spmm_ctx *c, int begin, int end, int t, const int w)
+{
+    const struct csr *a = c->a;
+    const float *vals = c->vals ? c->vals : a->val;
+    float *acc = t == 0 ? c->out : c->priv + (size_t)(t - 1) * a->ncols * w;
+    for (int i = begin; i < end; i++) {
+        const float *brow = c->b + (size_t)i * w;
+        for (int64_t k = a->rowptr[i]; k < a->rowptr[i + 1]; k++) {
+            gcn_axpy(acc + (size_t)a->col[k] * w, vals[k], brow, w);
+        }
+    }
+}
+
+GCN_ROW_FN(spmm_w16, GCN_PLAIN, struct spmm_ctx, spmm_body(c, begin, end, 16))
+GCN_ROW_FN(spmm_w32, GCN_PLAIN, struct spmm_ctx, spmm_body(c, begin, end, 32))
+GCN_ROW_FN(spmm_wn, GCN_PLAIN, struct spmm_ctx, spmm_body(c, begin, end, c->w))
+GCN_ROW_FN(spmm_t_w16, GCN_PLAIN, struct spmm_ctx, spmm_t_body(c, begin, end, t, 16))
+GCN_ROW_FN(spmm_t_w32, GCN_PLAIN, struct spmm_ctx, spmm_t_body(c, begin, end, t, 32))
+GCN_ROW_FN(spmm_t_wn, GCN_PLAIN, struct spmm_ctx, spmm_t_body(c, begin, end, t, c->w))
+#if GCN_HAVE_AVX2_CLONES
+GCN_ROW_FN(spmm_w16_avx2, GCN_AVX2, struct spmm_ctx, spmm_body(c, begin, end, 16))
+GCN_ROW_FN(spmm_w32_avx2, GCN_AVX2, struct spmm_ctx, spmm_body(c, begin, end, 32))
+GCN_ROW_FN(spmm_wn_avx2, GCN_AVX2, struct spmm_ctx, spmm_body(c, begin, end, c->w))
+GCN_ROW_FN(spmm_t_w16_avx2, GCN_AVX2, struct spmm_ctx, spmm_t_body(c, begin, end, t, 16))
+GCN_ROW_FN(spmm_t_w32_avx2, GCN_AVX2, struct spmm_ctx, spmm_t_body(c, begin, end, t, 32))
+GCN_ROW_FN(spmm_t_wn_avx2, GCN_AVX2, struct spmm_ctx, spmm_t_body(c, begin, end, t, c->w))
+#endif
+
+static row_fn spmm_pick(int w, int transposed)
+{
+#if GCN_HAVE_AVX2_CLONES
+    if (gcn_use_avx2()) {
+        if (transposed)
+            return w == 16 ? spmm_t_w16_avx2 : w == 32 ? spmm_t_w32_avx2 : spmm_t_wn_avx2;
+        return w == 16 ? spmm_w16_avx2 : w == 32 ? spmm_w32_avx2 : spmm_wn_avx2;
+    }
+#endif
+    if (transposed)
+        return w == 16 ? spmm_t_w16 : w == 32 ? spmm_t_w32 : spmm_t_wn;
+    return w == 16 ? spmm_w16 : w == 32 ? spmm_w32 : spmm_wn;
+}
+
+void gcn_spmm(float *out, const struct csr *a, const float *vals, const float *b, int w)
+{
+    struct spmm_ctx c = {out, a, vals, b, w, NULL};
+    gcn_parallel_range(a->rowptr, a->nrows, a->nnz * w, spmm_pick(w, 0), &c);
+}
+
+void gcn_spmm_t_acc(float *out, const struct csr *a, const float *vals, const float *b, int w)
+{
+    struct spmm_ctx c = {out, a, vals, b, w, NULL};
+    int nt = gcn_threads;
+    size_t per = (size_t)a->ncols * w;
+    row_fn fn = spmm_pick(w, 1);
+    /* Private accumulators pay only when the output is small next to the work. */
+    if (nt > 1 && a->nnz * w >= PARALLEL_MIN_WORK && per * 8 <= (size_t)(a->nnz * w))
+        c.priv = calloc((size_t)(nt - 1) * per, sizeof *c.priv);
+    if (!c.priv) {
+        fn(&c, 0, a->nrows, 0);
+        return;
+    }
+    gcn_parallel_range(a->rowptr, a->nrows, a->nnz * w, fn, &c);
+    for (int t = 1; t < nt; t++) {
+        const float *src = c.priv + (size_t)(t - 1) * per;
+        for (size_t i = 0; i < per; i++)
+            out[i] += src[i];
+    }
+    free(c.priv);
+}
+
+
+struct rows_ctx {
+    float *out;
+    const struct csr *a;
+    const int32_t *rows;
+    const float *b;
+    int w;
+};
+
+static void spmm_rows_fn(void *p, int begin, int end, int t)
+{
+    const struct rows_ctx *c = p;
+    (void)t;
+    const struct csr *a = c->a;
+    const int w = c->w;
+    for (int r = begin; r < end; r++) {
+        const int i = c->rows[r];
+        float *o = c->out + (size_t)r * w;
+        memset(o, 0, (size_t)w * sizeof *o);
+        for (int64_t k = a->rowptr[i]; k < a->rowptr[i + 1]; k++)
+            gcn_axpy(o, a->val[k], c->b + (size_t)a->col[k] * w, w);
+    }
+}
+
+void gcn_spmm_rows(float *out, const struct csr *a, const int32_t *rows, int n, const float *b,
+                   int w)
+{
+    struct rows_ctx c = {out, a, rows, b, w};
+    /* Work estimated from the average row length: rows are listed, not contiguous. */
+    gcn_parallel_range(NULL, n, (int64_t)n * (a->nnz / (a->nrows ? a->nrows : 1) + 1) * w,
+                       spmm_rows_fn, &c);
+}

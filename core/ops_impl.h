@@ -4,25 +4,57 @@
 
 #include <stddef.h>
 
-/* Row-major C (M,N) = op(A) op(B) + beta C, op(X) = X or X^T as trans_x says; A is (M,K) with
- * row stride lda when not transposed, (K,M) when transposed; likewise B. beta is 0 (C is
- * overwritten, never read) or 1 (accumulate). Dispatches to OpenBLAS or to the small-N kernel
- * of ops_gemm.c; uses ops_get_threads() threads. */
+/* ---- ops_gemm.c ---------------------------------------------------------------------------- */
+
+/* Row-major C (M,N) = op(A) op(B) + beta C on the calling thread, op(X) = X or X^T as trans_x
+ * says; A is (M,K) with row stride lda when not transposed, (K,M) when transposed; likewise B.
+ * beta is 0 (C is overwritten, never read) or 1 (accumulate). OpenBLAS (kept single-threaded:
+ * ops parallelises above it), or the small-N kernel of ops_gemm.c for the shapes it wins. */
 void ops_gemm(int trans_a, int trans_b, int M, int N, int K, const float *A, int lda,
               const float *B, int ldb, float beta, float *C, int ldc);
 
+/* ---- ops_pool.c ---------------------------------------------------------------------------- */
+
+/* Runs fn(ctx, t, n) for t = 0 .. n-1, t = 0 on the calling thread and the others on the pool's
+ * persistent threads, and returns when all have returned. n <= ops_get_threads(). Callers from
+ * several threads at once are served one after the other. */
+void ops_parallel(int n, void (*fn)(void *ctx, int t, int n), void *ctx);
+
+/* [*begin, *end) = share t of n of the range [0, count), in whole multiples of `unit`. */
+void ops_split(int *begin, int *end, int count, int t, int n, int unit);
+
+/* ---- ops.c: shared by the convolution drivers ------------------------------------------------ */
+
+enum {
+    OPS_ROW_UNIT = 6,              /* rows of the small-N kernel's register tile */
+    OPS_COLS_BUDGET = 1 << 20,     /* floats of columns per chunk of images (4 MB) */
+    OPS_FLOP_PER_THREAD = 1 << 21, /* below this a second thread costs more than it saves */
+};
+
+/* Threads worth using for `flop` of work (at most ops_get_threads()). */
+int ops_plan_threads(double flop);
+/* Images per chunk so that rows x (images * per_image) columns fit OPS_COLS_BUDGET (>= 1). */
+int ops_chunk_images(int rows, int per_image);
+/* dbias[r] += sum of row r of d (rows, n apart, n floats), summed in double. */
+void ops_sum_rows(float *dbias, const float *d, int rows, size_t n);
+
+/* ---- ops_im2col.c -------------------------------------------------------------------------- */
+
 /* Geometry of an im2col: an image (C, B, H, W) read through k x k windows at stride/pad, giving
  * columns (C*k*k, B*oh*ow). For ConvTranspose2d the "image" is the output and (oh, ow) the input
- * size: the same index map, used in the other direction. */
+ * size: the same index map, used in the other direction. cstride: floats between channels of
+ * the image (B*H*W for a whole tensor; larger when B is a slice of a bigger batch). ld: floats
+ * between rows of the columns (B*oh*ow when dense). */
 struct im2col_geom {
     int C, B, H, W;
     int k, stride, pad;
     int oh, ow;
+    size_t cstride, ld;
 };
 
-/* cols (C*k*k, B*oh*ow) = windows of img (C,B,H,W); zero where a window leaves the image. */
+/* cols (C*k*k rows, ld apart) = windows of img; zero where a window leaves the image. */
 void ops_im2col(float *cols, const float *img, const struct im2col_geom *g);
-/* img (C,B,H,W) += the columns scattered back (the adjoint of ops_im2col). img is NOT cleared. */
+/* img += the columns scattered back (the adjoint of ops_im2col). img is NOT cleared. */
 void ops_col2im(float *img, const float *cols, const struct im2col_geom *g);
 
 #endif

@@ -206,61 +206,74 @@ static void expect_close(const char *what, const struct cs *c, const float *fast
                   c->batch, c->cin, c->h, c->w, c->cout, c->k, c->stride, c->pad, nmse, rel);
 }
 
+/* Runs every fast kernel with 1, 2 and 3 threads against one run of the references. */
 static void fast_vs_ref(const struct cs *c, int transpose, uint64_t seed)
 {
     struct conv_shape s;
     if (!mk_conv(&s, *c, transpose))
         return;
-    float *inp = frand(n_in(&s), seed + 1, 1.0f), *w = frand(n_w(&s), seed + 2, 0.1f);
-    float *b = frand((size_t)s.cout, seed + 3, 0.5f), *dout = frand(n_out(&s), seed + 4, 1.0f);
-    float *o1 = falloc(n_out(&s)), *o2 = frand(n_out(&s), seed + 5, 7.0f);
-    float *d1 = falloc(n_in(&s)), *d2 = frand(n_in(&s), seed + 6, 7.0f);
-    /* Same non-zero start for both weight gradients: the kernels must add to it. */
-    float *g1 = frand(n_w(&s), seed + 7, 0.5f), *g2 = falloc(n_w(&s));
-    float *gb1 = frand((size_t)s.cout, seed + 8, 0.5f), *gb2 = falloc((size_t)s.cout);
-    memcpy(g2, g1, n_w(&s) * sizeof *g1);
-    memcpy(gb2, gb1, (size_t)s.cout * sizeof *gb1);
-    float *work = falloc(transpose ? conv_transpose2d_work_size(&s) : conv2d_work_size(&s));
-
+    const size_t ni = n_in(&s), no = n_out(&s), nw = n_w(&s), nb = (size_t)s.cout;
+    float *inp = frand(ni, seed + 1, 1.0f), *w = frand(nw, seed + 2, 0.1f);
+    float *b = frand(nb, seed + 3, 0.5f), *dout = frand(no, seed + 4, 1.0f);
+    float *o1 = falloc(no), *o1nb = falloc(no), *d1 = falloc(ni);
+    /* Non-zero start for the weight gradients: the kernels must add to it. */
+    float *g0 = frand(nw, seed + 7, 0.5f), *gb0 = frand(nb, seed + 8, 0.5f);
+    float *g1 = falloc(nw), *gb1 = falloc(nb);
+    memcpy(g1, g0, nw * sizeof *g0);
+    memcpy(gb1, gb0, nb * sizeof *gb0);
     if (transpose) {
         conv_transpose2d_forward_ref(o1, inp, w, b, &s);
-        conv_transpose2d_forward(o2, inp, w, b, &s, work);
+        conv_transpose2d_forward_ref(o1nb, inp, w, NULL, &s);
         conv_transpose2d_backward_data_ref(d1, dout, w, &s);
-        conv_transpose2d_backward_data(d2, dout, w, &s, work);
         conv_transpose2d_backward_weight_ref(g1, gb1, dout, inp, &s);
-        conv_transpose2d_backward_weight(g2, gb2, dout, inp, &s, work);
     } else {
         conv2d_forward_ref(o1, inp, w, b, &s);
-        conv2d_forward(o2, inp, w, b, &s, work);
+        conv2d_forward_ref(o1nb, inp, w, NULL, &s);
         conv2d_backward_data_ref(d1, dout, w, &s);
-        conv2d_backward_data(d2, dout, w, &s, work);
         conv2d_backward_weight_ref(g1, gb1, dout, inp, &s);
-        conv2d_backward_weight(g2, gb2, dout, inp, &s, work);
     }
-    const char *kind = transpose ? "convT" : "conv";
-    char what[64];
-    snprintf(what, sizeof what, "%s forward", kind);
-    expect_close(what, c, o2, o1, n_out(&s));
-    snprintf(what, sizeof what, "%s backward data", kind);
-    expect_close(what, c, d2, d1, n_in(&s));
-    snprintf(what, sizeof what, "%s backward weight", kind);
-    expect_close(what, c, g2, g1, n_w(&s));
-    snprintf(what, sizeof what, "%s backward bias", kind);
-    expect_close(what, c, gb2, gb1, (size_t)s.cout);
 
-    /* No bias: forward must not read it. */
-    if (transpose) {
-        conv_transpose2d_forward_ref(o1, inp, w, NULL, &s);
-        conv_transpose2d_forward(o2, inp, w, NULL, &s, work);
-    } else {
-        conv2d_forward_ref(o1, inp, w, NULL, &s);
-        conv2d_forward(o2, inp, w, NULL, &s, work);
+    float *o2 = falloc(no), *d2 = falloc(ni), *g2 = falloc(nw), *gb2 = falloc(nb);
+    float *work = falloc(transpose ? conv_transpose2d_work_size(&s) : conv2d_work_size(&s));
+    const int saved = ops_get_threads();
+    for (int nt = 1; nt <= 3; nt++) {
+        ops_set_threads(nt);
+        tu_fill_uniform(o2, no, seed + 5, 7.0f); /* garbage: must be overwritten */
+        tu_fill_uniform(d2, ni, seed + 6, 7.0f);
+        memcpy(g2, g0, nw * sizeof *g0);
+        memcpy(gb2, gb0, nb * sizeof *gb0);
+        char what[64];
+        const char *kind = transpose ? "convT" : "conv";
+        if (transpose) {
+            conv_transpose2d_forward(o2, inp, w, b, &s, work);
+            conv_transpose2d_backward_data(d2, dout, w, &s, work);
+            conv_transpose2d_backward_weight(g2, gb2, dout, inp, &s, work);
+        } else {
+            conv2d_forward(o2, inp, w, b, &s, work);
+            conv2d_backward_data(d2, dout, w, &s, work);
+            conv2d_backward_weight(g2, gb2, dout, inp, &s, work);
+        }
+        snprintf(what, sizeof what, "%s forward (%d threads)", kind, nt);
+        expect_close(what, c, o2, o1, no);
+        snprintf(what, sizeof what, "%s backward data (%d threads)", kind, nt);
+        expect_close(what, c, d2, d1, ni);
+        snprintf(what, sizeof what, "%s backward weight (%d threads)", kind, nt);
+        expect_close(what, c, g2, g1, nw);
+        snprintf(what, sizeof what, "%s backward bias (%d threads)", kind, nt);
+        expect_close(what, c, gb2, gb1, nb);
+
+        /* No bias: forward must not read it. */
+        if (transpose)
+            conv_transpose2d_forward(o2, inp, w, NULL, &s, work);
+        else
+            conv2d_forward(o2, inp, w, NULL, &s, work);
+        snprintf(what, sizeof what, "%s forward without bias (%d threads)", kind, nt);
+        expect_close(what, c, o2, o1nb, no);
     }
-    snprintf(what, sizeof what, "%s forward without bias", kind);
-    expect_close(what, c, o2, o1, n_out(&s));
+    ops_set_threads(saved);
 
-    free(inp), free(w), free(b), free(dout), free(o1), free(o2), free(d1), free(d2);
-    free(g1), free(g2), free(gb1), free(gb2), free(work);
+    free(inp), free(w), free(b), free(dout), free(o1), free(o1nb), free(d1), free(g0), free(gb0);
+    free(g1), free(gb1), free(o2), free(d2), free(g2), free(gb2), free(work);
 }
 
 /* Odd shapes, plus reduced-width copies of the network layers at batch 3. */
@@ -270,6 +283,9 @@ static const struct cs odd_conv[] = {
     {3, 3, 5, 4, 2, 3, 3, 0},   {3, 1, 16, 16, 9, 4, 2, 1}, {3, 9, 8, 8, 17, 4, 2, 1},
     {3, 17, 4, 4, 33, 4, 2, 1}, {5, 7, 3, 3, 6, 1, 1, 0},  {4, 12, 2, 2, 10, 4, 1, 0},
     {3, 20, 1, 1, 24, 4, 1, 0}, {2, 6, 11, 13, 7, 3, 1, 1}, {2, 3, 4, 4, 5, 1, 2, 0},
+    /* 16..64 output columns with ragged row and depth counts (the small-N GEMM path). */
+    {1, 70, 4, 4, 9, 4, 2, 1},  {2, 5, 8, 8, 100, 4, 2, 1}, {1, 3, 4, 4, 5, 1, 1, 0},
+    {4, 130, 2, 2, 7, 4, 1, 0}, {1, 33, 8, 8, 67, 3, 1, 1},
 };
 
 START_TEST(test_conv2d_fast_vs_ref_odd)
@@ -283,6 +299,23 @@ START_TEST(test_conv_transpose2d_fast_vs_ref_odd)
 {
     for (size_t i = 0; i < sizeof odd_conv / sizeof odd_conv[0]; i++)
         fast_vs_ref(&odd_conv[i], 1, 2000 + 10 * i);
+}
+END_TEST
+
+/* Big enough for 2 and 3 threads: split by channels (batch < threads, ragged counts), by images
+ * (uneven shares), pointwise, the 1x1-input projection, and batches whose columns exceed one
+ * chunk (4 MB), so each thread loops over chunks of images. */
+START_TEST(test_threaded_fast_vs_ref)
+{
+    static const struct cs shapes[] = {
+        {1, 45, 16, 16, 70, 4, 2, 1}, {2, 45, 8, 8, 70, 4, 2, 1},  {5, 40, 8, 8, 70, 4, 2, 1},
+        {2, 300, 8, 8, 200, 1, 1, 0}, {3, 20, 1, 1, 512, 4, 1, 0}, {6, 64, 32, 32, 8, 4, 2, 1},
+        {6, 8, 16, 16, 64, 4, 2, 1},
+    };
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        fast_vs_ref(&shapes[i], 0, 5000 + 10 * i);
+        fast_vs_ref(&shapes[i], 1, 6000 + 10 * i);
+    }
 }
 END_TEST
 
@@ -594,6 +627,7 @@ int main(void)
     tcase_set_timeout(cmp, 600); /* the reference loops on the real layers, slower under ASan */
     tcase_add_test(cmp, test_conv2d_fast_vs_ref_odd);
     tcase_add_test(cmp, test_conv_transpose2d_fast_vs_ref_odd);
+    tcase_add_test(cmp, test_threaded_fast_vs_ref);
     tcase_add_test(cmp, test_network_layers_fast_vs_ref);
     suite_add_tcase(s, cmp);
     TCase *val = tcase_create("values");

@@ -31,7 +31,7 @@ CONNS=12
 WORKERS=1
 QUEUE=8
 # Small searches keep the test quick on 2 cores; the topology is what is under test.
-ITERS=5
+ITERS=1
 
 tl_log "binary $BIN, models $MODELS, load ${DURATION}s at $CONNS connections"
 
@@ -132,13 +132,13 @@ wrk -t2 -c"$CONNS" -d"${DURATION}s" --timeout 30s -s "$SRC/scripts/wrk-mix.lua" 
     "http://127.0.0.1:$NPORT" -- "$T/spec" >"$T/wrk.out" 2>&1 &
 WRK_PID=$!
 tl_track "$WRK_PID"
-sleep "$(awk -v d="$DURATION" 'BEGIN { print d / 3 }')"
+sleep "$(awk -v d="$DURATION" 'BEGIN { print d / 4 }')"
 KILLED=1
 t_kill=$(date +%s.%N)
 kill -9 "${PIDS[KILLED]}"
 wait "${PIDS[KILLED]}" 2>/dev/null
 tl_log "killed replica $KILLED (port ${PORTS[KILLED]}) with SIGKILL"
-sleep "$(awk -v d="$DURATION" 'BEGIN { print d / 3 }')"
+sleep "$(awk -v d="$DURATION" 'BEGIN { print d / 4 }')"
 t_restart=$(date +%s.%N)
 start_replica "$KILLED"
 tl_log "restarted replica $KILLED"
@@ -169,38 +169,46 @@ read -r e_connect e_read e_write e_timeout < <(awk '/^wrk-errors/ {
 [ -n "$wrk_done" ] || tl_fail "no counts from wrk"
 
 dead="127.0.0.1:${PORTS[KILLED]}"
-awk -v dead="$dead" -v tk="$t_kill" -v tr="$t_restart" -v te="$t_end" -v tb="$t_start" \
-    -v p0="127.0.0.1:${PORTS[0]}" -v p2="127.0.0.1:${PORTS[2]}" -v conns="$CONNS" '
+# Median latency of the answers before the kill: what "slow" means on this machine today.
+med=$(awk -v tk="$t_kill" '$2 == 200 && $1 < tk { print $1 - $3 }' "$T/requests" | sort -n |
+    awk '{ v[NR] = $1 } END { print NR ? v[int((NR + 1) / 2)] : 0 }')
+sort -n "$T/requests" | awk -v dead="$dead" -v tk="$t_kill" -v tr="$t_restart" -v te="$t_end" \
+    -v med="$med" -v p0="127.0.0.1:${PORTS[0]}" -v p2="127.0.0.1:${PORTS[2]}" '
 {
     t = $1; st = $2; start = $3; n = split($4, up, ","); last = up[n]
     nu = split($5, us, ","); lastus = us[nu]
     total++
-    if (index($4, dead) && start <= tk + 0.2 && t >= tk - 0.2) inflight++
+    on_dead = index($4, dead) && start <= tk + 0.2 && t >= tk - 0.2
+    if (on_dead) inflight++
     if (t > tk + 1 && t < tr) { after++; if (index($4, dead)) tried_dead++ }
     if (st == 200) {
         ok++
         if (t > tk && t < tr && last == p0) ok0++
         if (t > tk && t < tr && last == p2) ok2++
         if (t > tr && last == dead) rejoined++
-        sec[int(t)]++
+        # longest time without any answer, from the kill to the end of the load
+        if (t > tk) { from = prev > tk ? prev : tk; if (t - from > gap) gap = t - from }
+        prev = t
     } else if (st == 503 && lastus == 503) {
         busy++
     } else if (st == 499 && t >= te - 1) {
         cut++
     } else {
         lost++
-        if (!(index($4, dead) && start <= tk + 0.2 && t >= tk - 0.2)) stray++
+        if (!on_dead) stray++
         printf "lost: %s\n", $0
     }
 }
 END {
-    gaps = 0
-    for (s = int(tb) + 2; s < int(te) - 1; s++) if (!sec[s]) { gaps++; printf "no answer in second %d\n", s - int(tb) }
+    if (te - 1 - prev > gap) gap = te - 1 - prev
+    # a stall is a gap longer than 5 s or 3 median latencies before the kill (slow machines)
+    bound = 3 * med > 5 ? 3 * med : 5
     printf "requests=%d ok=%d busy503=%d cut_at_end=%d lost=%d inflight_on_killed=%d\n", total, ok, busy, cut, lost, inflight
-    printf "after_kill: ok_replica0=%d ok_replica2=%d tried_dead=%d of %d; rejoined_ok=%d; seconds_without_answer=%d\n", ok0, ok2, tried_dead, after, rejoined, gaps
-    printf "SUMMARY %d %d %d %d %d %d %d %d %d %d %d %d %d\n", total, ok, busy, cut, lost, inflight, stray, ok0, ok2, tried_dead, after, rejoined, gaps
-}' "$T/requests" | tee "$T/summary"
-read -r _ total ok busy cut lost inflight stray ok0 ok2 tried_dead after rejoined gaps < <(grep '^SUMMARY' "$T/summary")
+    printf "after the kill: ok_replica0=%d ok_replica2=%d tried_dead=%d of %d; rejoined_ok=%d; longest gap %.1f s (bound %.1f s)\n", ok0, ok2, tried_dead, after, rejoined, gap, bound
+    printf "SUMMARY %d %d %d %d %d %d %d %d %d %d %d %d %d\n", total, ok, busy, cut, lost, inflight, stray, ok0, ok2, tried_dead, after, rejoined, (gap <= bound)
+}' | tee "$T/summary"
+read -r _ total ok busy cut lost inflight stray ok0 ok2 tried_dead after rejoined gap_ok < <(grep '^SUMMARY' "$T/summary")
+dead_s=$(awk -v a="$t_kill" -v b="$t_restart" 'BEGIN { printf "%d", b - a + 0.999 }')
 
 fails=0
 check() { if ! eval "$1"; then echo "FAIL: $2"; fails=$((fails + 1)); fi; }
@@ -214,11 +222,13 @@ check '[ "$wrk_done" -le "$total" ] && [ $((total - wrk_done)) -le "$CONNS" ]' \
 check '[ "$stray" = 0 ]' "$stray requests failed that were not in flight on the killed replica"
 check '[ "$lost" -le "$inflight" ]' "$lost lost, more than the $inflight in flight on the killed replica"
 check '[ "$ok0" -gt 0 ] && [ "$ok2" -gt 0 ]' "a surviving replica stopped answering after the kill"
-check '[ "$gaps" = 0 ]' "$gaps seconds of the load phase without a single answer"
-check '[ $((tried_dead * 10)) -le "$after" ]' \
-    "$tried_dead of $after requests after the kill were tried on the dead replica (passive health check)"
+check '[ "$gap_ok" = 1 ]' "the surviving replicas stalled after the kill (see the longest gap)"
+# Passive health check: after max_fails (3) failures the dead replica is tried once per
+# fail_timeout (5 s) at most; without it, least_conn would try it first for every request.
+check '[ "$tried_dead" -le $((3 + dead_s / 5 + 2)) ]' \
+    "$tried_dead of $after requests after the kill were tried on the dead replica first (passive health check)"
 check '[ "$rejoined" -gt 0 ]' "the restarted replica got no traffic back"
-check '[ $((ok * 10)) -ge $((total * 9)) ]' "only $ok of $total requests answered 200 at moderate load"
+check '[ $((ok * 10)) -ge $(((total - cut) * 9)) ]' "only $ok of $((total - cut)) requests answered 200 at moderate load"
 [ "$fails" = 0 ] || { TL_KEEP=1; tl_fail "$fails cluster checks failed"; }
 tl_log "load phase: $ok of $total answered 200, $busy answered 503, $lost lost (in flight on the killed replica: $inflight)"
 
@@ -234,9 +244,48 @@ errs=$(awk '/^wrk-errors/ { n = 0; for (i = 2; i <= 5; i++) { split($i, kv, "=")
 [ "$bad" = 0 ] || tl_fail "overload: $bad answers neither 200 nor 503"
 [ "$errs" = 0 ] || tl_fail "overload: $errs socket errors (requests without an answer)"
 [ "$noretry" = 0 ] || tl_fail "overload: $noretry answers 503 without Retry-After"
-tl_log "overload at 64 connections: ${n503:-0} answered 503 (all with Retry-After), the rest 200"
+# 503s made by nginx (no replica would take it) rather than passed on from a replica's full queue.
+nginx503=$(awk '/"POST \/score / && $6 == 503 { match($0, / ustatus=.* urt=/); us = substr($0, RSTART + 9, RLENGTH - 14)
+    n = split(us, a, ", "); if (a[n] != "503") c++ } END { print c + 0 }' "$T/access.log")
+# Busy replicas must not look failed to nginx: the 503s are the replicas' own, not nginx's "no live
+# upstreams" (which is what replaying 503s led to: nearly every request refused by nginx). The
+# served rates are printed, not checked: on a shared 2-core machine the 503 storm of the test
+# itself competes with the searches for the CPU.
+ok_over=$(awk '/^wrk-status 200/ { print $3 }' "$T/wrk2.out")
+rates=$(awk -v tb="$t_start" -v tk="$t_kill" -v n="${ok_over:-0}" '$2 == 200 && $1 < tk { c++ }
+    END { printf "%.1f %.1f", c / (tk - tb), n / 5 }' "$T/requests")
+read -r rate_load rate_over <<<"$rates"
+tl_log "overload at 64 connections: ${ok_over:-0} answered 200 (${rate_over}/s; ${rate_load}/s under moderate load), ${n503:-0} answered 503 with Retry-After (${nginx503} of them from nginx)"
+[ $((nginx503 * 100)) -le "${n503:-0}" ] ||
+    tl_fail "overload: nginx itself refused $nginx503 of ${n503:-0} requests (replicas marked failed for being busy)"
 
 for i in 0 1 2; do
     kill -0 "${PIDS[i]}" 2>/dev/null || tl_fail "replica $i died"
 done
+
+# --- graceful stop under load (an upgrade): SIGTERM, drain, exit 0, nothing lost ------------
+for i in 0 1 2; do
+    tl_wait_status "http://127.0.0.1:${PORTS[i]}/readyz" 200 30 || tl_fail "replica $i did not drain its queue"
+done
+: >"$T/access.log"
+wrk -t2 -c"$CONNS" -d8s --timeout 30s -s "$SRC/scripts/wrk-mix.lua" \
+    "http://127.0.0.1:$NPORT" -- "$T/spec" >"$T/wrk3.out" 2>&1 &
+WRK_PID=$!
+tl_track "$WRK_PID"
+sleep 3
+kill -TERM "${PIDS[0]}"
+wait "${PIDS[0]}"
+term_rc=$?
+wait "$WRK_PID"
+grep -q '^stopped' "$T/replica0.log" && [ "$term_rc" = 0 ] ||
+    tl_fail "replica 0 did not stop cleanly on SIGTERM (exit $term_rc): $(tail -3 "$T/replica0.log")"
+bad=$(awk '/^wrk-status/ && $2 != 200 && $2 != 503 { n += $3 } END { print n + 0 }' "$T/wrk3.out")
+errs=$(awk '/^wrk-errors/ { n = 0; for (i = 2; i <= 5; i++) { split($i, kv, "="); n += kv[2] } print n }' "$T/wrk3.out")
+ok3=$(awk '/^wrk-status 200/ { print $3 }' "$T/wrk3.out")
+drain503=$(grep -c 'status=503.*shutting_down' "$T/replica0.log")
+nginx503=$(awk '/"POST \/score / && $6 == 503 { match($0, / ustatus=.* urt=/); us = substr($0, RSTART + 9, RLENGTH - 14)
+    n = split(us, a, ", "); if (a[n] != "503") c++ } END { print c + 0 }' "$T/access.log")
+[ "$bad" = 0 ] && [ "$errs" = 0 ] || tl_fail "graceful stop: $bad answers neither 200 nor 503, $errs without an answer"
+[ "$nginx503" = 0 ] || tl_fail "graceful stop: nginx refused $nginx503 requests (lost on the stopping replica)"
+tl_log "graceful stop: replica 0 drained and exited 0; ${ok3:-0} answered 200, $drain503 answered 503 shutting_down by the draining replica"
 echo "PASS: cluster test"

@@ -52,9 +52,9 @@ sed -n 's/.*"reconstruction_png_base64" *: *"\([^"]*\)".*/\1/p' "$T/recon.out" |
 [ -s "$B/digit.png" ] || tl_fail "no reconstruction PNG in the /score answer: $(head -c 300 "$T/recon.out")"
 {
     printf '{"images": ['
-    sed -n 's/^{\("image": {[^}]*}\).*/{\1}/p' "$B/score.json"
+    sed -n 's/^{"image": \({[^}]*}\).*/\1/p' "$B/score.json"
     printf ','
-    sed -n 's/^{\("image": {[^}]*}\).*/{\1}/p' "$B/score.json"
+    sed -n 's/^{"image": \({[^}]*}\).*/\1/p' "$B/score.json"
     printf '], "iterations": %d}\n' "$ITERS"
 } >"$B/batch.json"
 printf '{"image": [1, 2' >"$B/bad.json"

@@ -73,9 +73,14 @@
     const a = Math.abs(v);
     return v.toFixed(a >= 100 ? 2 : a >= 1 ? 3 : 4);
   }
-  function setNum(el, v, suffix) {
+  /* Shows v (rounded: fmt, or to `decimals`) and keeps the exact value in data-value. */
+  function setNum(el, v, suffix, decimals) {
     el.dataset.value = v === undefined || v === null ? '' : String(v);
-    el.textContent = fmt(v) + (suffix && typeof v === 'number' ? suffix : '');
+    const text = decimals !== undefined && typeof v === 'number' && Number.isFinite(v) ? v.toFixed(decimals) : fmt(v);
+    el.textContent = text + (suffix && typeof v === 'number' ? suffix : '');
+  }
+  function fmtRatio(r) {
+    return r < 0.01 ? 'less than 0.01×' : r >= 100 ? Math.round(r) + '×' : r.toFixed(2) + '×';
   }
   function el(tag, cls, text) {
     const e = document.createElement(tag);
@@ -91,69 +96,87 @@
 
   /* ---- models and status strip ---- */
 
+  /* One entry of GET /models ({default, models: [AnoganModel | GcnModel]}, see openapi.yaml). */
   function normModel(m) {
     const cal = m.calibration && typeof m.calibration === 'object' ? m.calibration : null;
-    let threshold = typeof m.threshold === 'number' ? m.threshold : null;
-    if (threshold === null && cal && typeof cal.threshold === 'number') threshold = cal.threshold;
     return {
       name: String(m.name || ''),
-      kind: String(m.kind || 'anogan').toLowerCase(),
-      hasEncoder: !!(m.has_encoder || m.encoder === true),
-      threshold,
+      kind: m.kind === 'gcn' ? 'gcn' : 'anogan',
+      isDefault: m.default === true,
+      hasEncoder: m.has_encoder === true,
+      threshold: typeof m.threshold === 'number' ? m.threshold : null,
       cal,
-      sha256: m.sha256 || '',
+      defaults: m.default_search && typeof m.default_search === 'object' ? m.default_search : {},
+      graph: m.graph && typeof m.graph === 'object' ? m.graph : null,
       raw: m,
     };
   }
 
+  function describeModel(m) {
+    if (m.kind === 'gcn') {
+      return m.name + ' (GCN' + (m.graph ? ' on ' + m.graph.name + ', ' + m.graph.nodes + ' nodes' : ', no graph') + ')';
+    }
+    return m.name + ' (AnoGAN' + (m.threshold !== null ? ', threshold ' + fmt(m.threshold) : ', uncalibrated') + ')';
+  }
+
   async function loadModels() {
     const r = await api('models');
-    if (!r.ok || !r.data) {
+    if (!r.ok || !r.data || !Array.isArray(r.data.models)) {
       $('st-models').textContent = r.status === 401 ? '–' : r.error ? r.error.message : 'unavailable';
       return;
     }
-    const list = Array.isArray(r.data) ? r.data : Array.isArray(r.data.models) ? r.data.models : [];
-    models = list.map(normModel);
-    const strip = models.map((m) => m.name + ' (' + (m.kind === 'gcn' ? 'GCN' : 'AnoGAN') +
-                             (m.threshold !== null ? ', threshold ' + fmt(m.threshold) : '') + ')');
-    $('st-models').textContent = strip.length ? strip.join(' · ') : 'none loaded';
-    $('st-models').title = models.map((m) => m.name + ' sha256 ' + m.sha256).join('\n');
-    fillSelect($('model'), models.filter((m) => m.kind !== 'gcn'));
+    models = r.data.models.map(normModel);
+    $('st-models').textContent = models.length ? models.map(describeModel).join(' · ') : 'none loaded';
+    $('st-models').title = models.map((m) => m.name + ': sha256 ' + (m.raw.sha256 || '?') +
+                                       (m.raw.trained ? ', ' + m.raw.trained : '')).join('\n');
+    fillSelect($('model'), models.filter((m) => m.kind === 'anogan'), 'no AnoGAN model loaded');
     const gcns = models.filter((m) => m.kind === 'gcn');
-    fillSelect($('graph-model'), gcns);
+    fillSelect($('graph-model'), gcns, 'no GCN loaded');
     $('graph-model-field').hidden = gcns.length < 2;
-    $('graph-meta').textContent = gcns.length ? '' : 'No graph model is listed by /models; the daemon will say why a query fails.';
-    onModelChange(true);
+    const g = gcns.find((m) => m.isDefault) || gcns[0];
+    $('graph-meta').textContent = !g ? 'No GCN is loaded (start the daemon with --gcn and --graph); the daemon will say why a query fails.'
+      : g.graph ? 'Graph ' + g.graph.name + ': ' + g.graph.nodes + ' nodes (ids 0 to ' + (g.graph.nodes - 1) + '), ' +
+                  g.graph.train_nodes + ' training nodes, ' + g.raw.classes + ' classes.'
+      : 'GCN ' + g.name + ' has no graph loaded (start the daemon with --graph).';
+    onModelChange();
   }
 
-  function fillSelect(sel, list) {
+  /* Options for the models of one kind, the default one first selected; "" when there are none. */
+  function fillSelect(sel, list, none) {
     const keep = sel.value;
     sel.textContent = '';
-    if (list.length !== 1) sel.append(new Option('(server default)', ''));
-    for (const m of list) sel.append(new Option(m.name, m.name));
+    if (!list.length) sel.append(new Option('(' + none + ')', ''));
+    for (const m of list) {
+      const o = new Option(m.name + (m.isDefault ? ' (default)' : ''), m.name);
+      o.selected = m.isDefault;
+      sel.append(o);
+    }
     if (list.some((m) => m.name === keep)) sel.value = keep;
   }
 
   function selectedModel() {
-    const name = $('model').value;
-    const anogans = models.filter((m) => m.kind !== 'gcn');
-    if (name) return anogans.find((m) => m.name === name) || null;
-    return anogans.length === 1 ? anogans[0] : null;
+    return models.find((m) => m.kind === 'anogan' && m.name === $('model').value) || null;
   }
 
-  /* A new model: take the search settings its threshold was calibrated with, and say so. */
-  function onModelChange(initial) {
+  /* The search the daemon would run for the current form: what is typed, else the model's defaults. */
+  function effectiveSearch(m) {
+    const d = m ? m.defaults : {};
+    let search = $('search').value || d.search || 'auto';
+    if (search === 'auto' && m) search = m.hasEncoder ? 'encoder' : 'random';
+    const it = $('iterations').value.trim();
+    return { search, iterations: it !== '' ? Number(it) : d.iterations };
+  }
+
+  /* A new model: the encoder start only where there is an encoder, its defaults as placeholders. */
+  function onModelChange() {
     const m = selectedModel();
     const enc = $('search').querySelector('option[value="encoder"]');
     enc.disabled = !!m && !m.hasEncoder;
-    if (enc.disabled && $('search').value === 'encoder') $('search').value = 'random';
-    if (m && !(m.cal && m.cal.search)) $('search').value = m.hasEncoder ? 'encoder' : 'random';
-    if (m && m.cal) {
-      if (m.cal.search === 'random' || (m.cal.search === 'encoder' && m.hasEncoder)) $('search').value = m.cal.search;
-      if (Number.isInteger(m.cal.iterations) && (!initial || $('iterations').value === '')) {
-        $('iterations').value = String(m.cal.iterations);
-      }
-    }
+    if (enc.disabled && $('search').value === 'encoder') $('search').value = '';
+    const d = m ? m.defaults : {};
+    const auto = $('search').querySelector('option[value=""]');
+    auto.textContent = 'model default' + (d.search ? ' (' + (d.search === 'auto' && m ? (m.hasEncoder ? 'encoder' : 'random') : d.search) + ')' : '');
+    $('iterations').placeholder = Number.isInteger(d.iterations) ? String(d.iterations) : 'default';
     updateHint();
   }
 
@@ -166,13 +189,13 @@
     const c = m.cal || {};
     let t = 'Threshold ' + fmt(m.threshold);
     if (typeof c.percentile === 'number') t += ' = ' + fmt(c.percentile) + 'th percentile';
-    if (typeof c.count === 'number') t += ' of ' + c.count + ' normal images';
+    if (typeof c.count === 'number') t += ' of ' + c.count + ' normal image' + (c.count === 1 ? '' : 's');
     if (c.search) t += ', scored with ' + c.search + ' start';
     if (Number.isInteger(c.iterations)) t += ', ' + c.iterations + ' iterations';
     t += '.';
-    const it = $('iterations').value;
-    if ((c.search && c.search !== $('search').value) || (Number.isInteger(c.iterations) && it !== '' && Number(it) !== c.iterations)) {
-      t += ' Your settings differ, so scores are not strictly comparable with the threshold.';
+    const e = effectiveSearch(m);
+    if ((c.search && c.search !== e.search) || (Number.isInteger(c.iterations) && Number.isInteger(e.iterations) && e.iterations !== c.iterations)) {
+      t += ' These settings (' + e.search + ', ' + e.iterations + ' iterations) differ, so scores are not strictly comparable with it.';
       h.classList.add('warn');
     }
     h.textContent = t;
@@ -224,9 +247,9 @@
   /* ---- scoring ---- */
 
   function settings() {
-    const s = { search: $('search').value };
-    const model = $('model').value;
-    if (model) s.model = model;
+    const s = {};
+    if ($('model').value) s.model = $('model').value;
+    if ($('search').value) s.search = $('search').value;
     for (const k of ['iterations', 'seed']) {
       const v = $(k).value.trim();
       if (v !== '') s[k] = v;
@@ -285,7 +308,7 @@
       showCardError(card, r);
       return;
     }
-    showResult(card, r.data, s);
+    showResult(card, r.data);
   }
 
   function showCardError(card, r) {
@@ -306,13 +329,20 @@
     announce(card.querySelector('.name').textContent + ': error: ' + e.message);
   }
 
-  function showResult(card, d, s) {
+  /* d: the ScoreResult (SearchUsed + ImageScore in openapi.yaml). */
+  function showResult(card, d) {
     const name = card.querySelector('.name').textContent;
     card.dataset.state = 'done';
     for (const k of ['score', 'threshold', 'residual', 'discrimination', 'iterations']) setNum(field(card, k), d[k]);
-    setNum(field(card, 'elapsed_ms'), d.elapsed_ms, ' ms');
+    setNum(field(card, 'elapsed_ms'), d.elapsed_ms, ' ms', 1);
     field(card, 'model').textContent = d.model || '–';
-    field(card, 'search').textContent = (s.search || 'default') + (s.seed !== undefined ? ', seed ' + s.seed : '');
+    field(card, 'search').textContent = (d.search || '–') + (d.search === 'random' && d.seed !== undefined ? ', seed ' + d.seed : '');
+    const extra = [];
+    if (Number.isInteger(d.max_iterations)) extra.push('at most ' + d.max_iterations + ' steps');
+    if (typeof d.queue_ms === 'number') extra.push('queued ' + d.queue_ms.toFixed(1) + ' ms');
+    if (Number.isInteger(d.batch)) extra.push('batch of ' + d.batch);
+    if (Number.isInteger(d.width) && Number.isInteger(d.height)) extra.push(d.width + '×' + d.height + ' px');
+    field(card, 'details').textContent = extra.join(' · ');
     for (const [k, label] of [['reconstruction', 'Reconstruction of '], ['anomaly_map', 'Anomaly map of ']]) {
       const b64 = d[k + '_png_base64'];
       const img = field(card, k);
@@ -320,9 +350,8 @@
       else { img.removeAttribute('src'); img.alt = ''; img.closest('figure').hidden = true; }
     }
     const v = field(card, 'verdict');
-    const thr = typeof d.threshold === 'number' && d.threshold > 0 ? d.threshold : null;
+    const hasThr = typeof d.threshold === 'number';
     const meter = card.querySelector('.meter');
-    const ratio = thr ? d.score / thr : null;
     if (d.anomalous === true || d.anomalous === false) {
       card.dataset.verdict = d.anomalous ? 'anomalous' : 'normal';
       v.textContent = d.anomalous ? 'Anomalous' : 'Normal';
@@ -331,10 +360,15 @@
       v.textContent = 'No threshold';
     }
     v.dataset.value = String(d.anomalous);
-    if (ratio !== null && Number.isFinite(ratio)) {
-      meter.querySelector('.fill').style.width = Math.min(100, ratio * 50) + '%';
-      field(card, 'ratio').textContent = 'Score ' + fmt(d.score) + ' is ' + ratio.toFixed(2) + '× the threshold ' + fmt(d.threshold) +
-        (d.anomalous ? ': above it, anomalous.' : ': at or below it, normal.');
+    const side = d.anomalous ? ': above it, anomalous.' : ': not above it, normal.';
+    if (hasThr && d.threshold > 0 && Number.isFinite(d.score / d.threshold)) {
+      /* the bar spans 0 to twice the threshold; the mark in the middle is the threshold */
+      const ratio = d.score / d.threshold;
+      meter.querySelector('.fill').style.width = Math.min(100, Math.max(0, ratio * 50)) + '%';
+      field(card, 'ratio').textContent = 'Score ' + fmt(d.score) + ' is ' + fmtRatio(ratio) + ' the threshold ' + fmt(d.threshold) + side;
+    } else if (hasThr) {
+      meter.hidden = true;
+      field(card, 'ratio').textContent = 'Score ' + fmt(d.score) + ' against the threshold ' + fmt(d.threshold) + side;
     } else {
       meter.hidden = true;
       field(card, 'ratio').textContent = 'This model has no calibrated threshold, so there is no verdict.';
@@ -343,17 +377,6 @@
   }
 
   /* ---- graph tab ---- */
-
-  function normNode(n, classes) {
-    const id = n.id !== undefined ? n.id : n.node;
-    let cls = n.class_name !== undefined ? n.class_name : n.label !== undefined ? n.label : n.class;
-    if (typeof cls === 'number' && Array.isArray(classes) && classes[cls] !== undefined) cls = classes[cls];
-    let probs = n.probabilities || n.probs || [];
-    if (Array.isArray(probs)) probs = probs.map((p, i) => [Array.isArray(classes) && classes[i] !== undefined ? classes[i] : String(i), p]);
-    else probs = Object.entries(probs);
-    const training = n.training !== undefined ? n.training : n.train !== undefined ? n.train : n.is_training;
-    return { id, cls: cls === undefined ? '–' : String(cls), probs, training };
-  }
 
   async function classify(ev) {
     ev.preventDefault();
@@ -376,30 +399,32 @@
       showGraphError(r.error || { code: 'bad_answer', message: 'The daemon answered without JSON.' }, r.status);
       return;
     }
+    /* d: GraphResult {model, graph, classes (a count), nodes: [{id, class, probabilities, training}]} */
     const d = r.data;
-    const list = Array.isArray(d) ? d : d.nodes || d.results || [];
+    const list = Array.isArray(d.nodes) ? d.nodes : [];
     const tbody = $('graph-table').querySelector('tbody');
     tbody.textContent = '';
-    for (const raw_n of list) {
-      const n = normNode(raw_n, d.classes);
+    for (const n of list) {
+      const probs = Array.isArray(n.probabilities) ? n.probabilities : [];
       const tr = el('tr');
       tr.dataset.node = String(n.id);
-      tr.append(el('td', 'id', String(n.id)), el('td', 'cls', n.cls));
+      const cls = el('td', 'cls', String(n.class));
+      cls.dataset.value = String(n.class);
+      tr.append(el('td', 'id', String(n.id)), cls);
       const pd = el('div', 'probs');
-      const best = n.probs.reduce((a, p) => (p[1] > a ? p[1] : a), -Infinity);
-      for (const [name, p] of n.probs) {
-        const row = el('div', p === best ? 'best' : '');
+      probs.forEach((p, i) => {
+        const row = el('div', i === n.class ? 'best' : '');
         const bar = el('span', 'bar');
         const fill = el('span');
         fill.style.width = Math.max(0, Math.min(1, p)) * 100 + '%';
         bar.append(fill);
         bar.setAttribute('role', 'img');
-        bar.setAttribute('aria-label', name + ' ' + (p * 100).toFixed(1) + ' percent');
+        bar.setAttribute('aria-label', 'class ' + i + ': ' + (p * 100).toFixed(1) + ' percent');
         const pv = el('span', 'p', (p * 100).toFixed(1) + '%');
         pv.dataset.value = String(p);
-        row.append(el('span', 'cname', name), bar, pv);
+        row.append(el('span', 'cname', 'class ' + i), bar, pv);
         pd.append(row);
-      }
+      });
       const ptd = el('td');
       ptd.append(pd);
       const ttd = el('td', 'training');
@@ -409,7 +434,8 @@
       tbody.append(tr);
     }
     $('graph-table').hidden = false;
-    $('graph-meta').textContent = (d.model ? 'Model ' + d.model + '. ' : '') + list.length + ' node' + (list.length === 1 ? '' : 's') + ' classified.';
+    $('graph-meta').textContent = 'Model ' + d.model + (d.graph ? ' on graph ' + d.graph : '') + ': ' +
+      list.length + ' node' + (list.length === 1 ? '' : 's') + ' classified into ' + d.classes + ' classes.';
     announce(list.length + ' nodes classified');
   }
 
@@ -471,7 +497,7 @@
     /* a file dropped beside the zone must not navigate away from the page */
     window.addEventListener('dragover', (ev) => ev.preventDefault());
     window.addEventListener('drop', (ev) => ev.preventDefault());
-    $('model').addEventListener('change', () => onModelChange(false));
+    $('model').addEventListener('change', onModelChange);
     $('search').addEventListener('change', updateHint);
     $('iterations').addEventListener('input', updateHint);
     $('score-form').addEventListener('submit', (ev) => ev.preventDefault());

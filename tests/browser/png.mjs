@@ -1,5 +1,6 @@
-// png: a minimal PNG encoder (8-bit grey or RGB, no filtering) for the browser test's inputs, and a
-// hand-drawn stroke image that looks like a digit, used when examples/*.png is absent.
+// png: a minimal PNG encoder (8-bit grey or RGB, no filtering) and decoder (8-bit, non-interlaced,
+// all five filters) for the browser test, and a hand-drawn stroke image that looks like a digit,
+// used when examples/*.png is absent.
 import zlib from 'node:zlib';
 
 const CRC_TABLE = (() => {
@@ -68,4 +69,48 @@ export function digitPng() {
   stroke(7, 7, 21, 7);
   stroke(21, 7, 12, 22);
   return encodePng(n, n, 1, px);
+}
+
+const CHANNELS = { 0: 1, 2: 3, 4: 2, 6: 4 };
+
+// {width, height, channels, pixels} of an 8-bit non-interlaced PNG; throws on anything else.
+export function decodePng(buf) {
+  if (buf.readUInt32BE(0) !== 0x89504e47) throw new Error('not a PNG');
+  let at = 8, width = 0, height = 0, channels = 0;
+  const idat = [];
+  while (at < buf.length) {
+    const len = buf.readUInt32BE(at), type = buf.toString('ascii', at + 4, at + 8);
+    const data = buf.subarray(at + 8, at + 8 + len);
+    if (type === 'IHDR') {
+      width = data.readUInt32BE(0);
+      height = data.readUInt32BE(4);
+      channels = CHANNELS[data[9]];
+      if (data[8] !== 8 || !channels || data[12] !== 0) throw new Error('unsupported PNG layout');
+    } else if (type === 'IDAT') {
+      idat.push(data);
+    } else if (type === 'IEND') {
+      break;
+    }
+    at += 12 + len;
+  }
+  const raw = zlib.inflateSync(Buffer.concat(idat));
+  const stride = width * channels, out = new Uint8Array(stride * height);
+  for (let y = 0; y < height; y++) {
+    const f = raw[y * (stride + 1)], row = raw.subarray(y * (stride + 1) + 1, (y + 1) * (stride + 1));
+    for (let x = 0; x < stride; x++) {
+      const a = x >= channels ? out[y * stride + x - channels] : 0;
+      const b = y > 0 ? out[(y - 1) * stride + x] : 0;
+      const c = x >= channels && y > 0 ? out[(y - 1) * stride + x - channels] : 0;
+      let pred = 0;
+      if (f === 1) pred = a;
+      else if (f === 2) pred = b;
+      else if (f === 3) pred = (a + b) >> 1;
+      else if (f === 4) {
+        const p = a + b - c, pa = Math.abs(p - a), pb = Math.abs(p - b), pc = Math.abs(p - c);
+        pred = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+      } else if (f !== 0) throw new Error('bad PNG filter ' + f);
+      out[y * stride + x] = (row[x] + pred) & 0xff;
+    }
+  }
+  return { width, height, channels, pixels: out };
 }

@@ -130,7 +130,8 @@ void gcn_train_config_default(struct gcn_train_config *cfg);
 struct gcn_epoch {
     int epoch; /* 1-based */
     float train_loss, train_acc, val_loss, val_acc;
-    double seconds; /* since training started */
+    double seconds;      /* since training started */
+    double step_seconds; /* this epoch's training step: forward, backward, Adam (no validation) */
 };
 
 struct gcn_train_result {

@@ -14,6 +14,7 @@ struct dense_ctx {
     const float *d;  /* (n, c) */
     const float *wt; /* (c, h): the weight (h, c) transposed */
     float *acc;      /* mm_tn: (threads, c, h) accumulators */
+    const float *w8; /* mm with c <= 8: the weight (h, c) padded with zeros to (h, 8) */
     int n, h, c;
 };
 
@@ -21,11 +22,22 @@ struct dense_ctx {
 GCN_INLINE void mm_body(const struct dense_ctx *k, int begin, int end, const int h)
 {
     const int c = k->c;
+    if (k->w8) {
+        /* c <= 8: the row is one 8-wide accumulator, one vector multiply-add per input. */
+        for (int i = begin; i < end; i++) {
+            const float *xr = k->x + (size_t)i * h;
+            float acc[8] = {0};
+            for (int q = 0; q < h; q++)
+                gcn_axpy(acc, xr[q], k->w8 + (size_t)q * 8, 8);
+            for (int j = 0; j < c; j++)
+                k->out[(size_t)i * c + j] = acc[j];
+        }
+        return;
+    }
     for (int i = begin; i < end; i++) {
         const float *xr = k->x + (size_t)i * h;
-        for (int j = 0; j < c; j++) {
+        for (int j = 0; j < c; j++)
             k->out[(size_t)i * c + j] = gcn_dot(xr, k->wt + (size_t)j * h, h);
-        }
     }
 }
 
@@ -104,13 +116,22 @@ static float *transpose(const float *w, int h, int c)
 
 void gcn_mm(float *out, const float *x, const float *w, int n, int h, int c)
 {
-    struct dense_ctx k = {.out = out, .x = x, .wt = transpose(w, h, c), .n = n, .h = h, .c = c};
-    if (!k.wt) {
+    struct dense_ctx k = {.out = out, .x = x, .n = n, .h = h, .c = c};
+    float *pad = NULL;
+    if (c <= 8) {
+        if ((pad = calloc((size_t)h * 8, sizeof *pad)))
+            for (int q = 0; q < h; q++)
+                memcpy(pad + (size_t)q * 8, w + (size_t)q * c, (size_t)c * sizeof *pad);
+        k.w8 = pad;
+    } else {
+        k.wt = pad = transpose(w, h, c);
+    }
+    if (!pad) {
         gcn_mm_ref(out, x, w, n, h, c);
         return;
     }
     gcn_parallel_range(NULL, n, (int64_t)n * h * c, dense_pick(0, h), &k);
-    free((void *)k.wt);
+    free(pad);
 }
 
 void gcn_mm_nt(float *out, const float *d, const float *w, int n, int h, int c)
@@ -151,29 +172,29 @@ struct elem_ctx {
     int64_t n;
     uint32_t threshold;
     float scale;
-    uint64_t key;
+    uint32_t key_lo; /* the 64-bit key folded to 32 bits, plus the block's high index bits */
 };
 
-static uint64_t mix64(uint64_t z)
+/* The murmur3 finaliser (fmix32): a 32-bit bijection that mixes every input bit into every
+ * output bit; only 32-bit multiplies, so 8 lanes at a time under AVX2. */
+GCN_INLINE uint32_t fmix32(uint32_t x)
 {
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
+    x ^= x >> 16;
+    x *= 0x85EBCA6Bu;
+    x ^= x >> 13;
+    x *= 0xC2B2AE35u;
+    x ^= x >> 16;
+    return x;
 }
 
-/* v where keep is 1, +0.0f where keep is 0, through the bits: no branch (the keep decisions are
- * coin flips, a branch would mispredict half of them) and vectorisable. */
-GCN_INLINE float keep_if(float v, uint32_t keep)
-{
-    uint32_t b;
-    memcpy(&b, &v, sizeof b);
-    b &= 0u - keep;
-    memcpy(&v, &b, sizeof v);
-    return v;
-}
+/* Eight-lane selects in GNU vector extensions (GCC and clang): GCC will not if-convert a
+ * select in a plain loop ("control flow in loop"), and a branch would mispredict on every
+ * other coin flip. A comparison of vectors gives 0 / -1 lanes to mask with. */
+typedef float v8f __attribute__((vector_size(32)));
+typedef int32_t v8i __attribute__((vector_size(32)));
 
-/* 64 elements (16 hashes) at a time: constant trip counts let the compiler vectorise the
- * compare-and-scale loop; only the hashes stay scalar. */
+/* 64 elements (32 hashes) at a time: constant trip counts let the compiler vectorise the
+ * hashes; the selects run on v8f. */
 GCN_INLINE void dropout_body(const struct elem_ctx *k, int begin, int end)
 {
     const int64_t lo = (int64_t)begin * BLOCK;
@@ -181,21 +202,26 @@ GCN_INLINE void dropout_body(const struct elem_ctx *k, int begin, int end)
     const float *restrict inp = k->inp;
     float *restrict out = k->out;
     const float scale = k->scale;
-    const uint32_t thr = k->threshold;
+    const int32_t thr = (int32_t)k->threshold;
     for (int64_t e0 = lo; e0 < hi; e0 += 64) {
-        uint32_t draw[64];
-        for (int q = 0; q < 16; q++) {
-            const uint64_t bits =
-                mix64(k->key + (uint64_t)(e0 / 4 + q + 1) * 0x9E3779B97F4A7C15ull);
-            for (int l = 0; l < 4; l++)
-                draw[4 * q + l] = (uint32_t)(bits >> (16 * l)) & 0xffffu;
+        int32_t draw[64];
+        const uint32_t base = (uint32_t)(e0 / 2) * 0x9E3779B9u + k->key_lo;
+        for (int l = 0; l < 64; l++) { /* two 16-bit draws per hash: elements 2p and 2p + 1 */
+            const uint32_t bits = fmix32(base + (uint32_t)(l >> 1) * 0x9E3779B9u);
+            draw[l] = (int32_t)((bits >> (16 * (l & 1))) & 0xffffu);
         }
         if (e0 + 64 <= hi) {
-            for (int l = 0; l < 64; l++)
-                out[e0 + l] = keep_if(inp[e0 + l] * scale, draw[l] >= thr);
+            for (int l = 0; l < 64; l += 8) {
+                v8f x;
+                v8i d;
+                memcpy(&x, inp + e0 + l, sizeof x);
+                memcpy(&d, draw + l, sizeof d);
+                x = (v8f)((v8i)(x * scale) & (d >= thr));
+                memcpy(out + e0 + l, &x, sizeof x);
+            }
         } else {
             for (int l = 0; e0 + l < hi; l++)
-                out[e0 + l] = keep_if(inp[e0 + l] * scale, draw[l] >= thr);
+                out[e0 + l] = draw[l] >= thr ? inp[e0 + l] * scale : 0.0f;
         }
     }
 }
@@ -219,11 +245,16 @@ GCN_INLINE void mask_body(const struct elem_ctx *k, int begin, int end)
     const float *restrict y = k->inp;
     const float scale = k->scale;
     int64_t e = (int64_t)begin * BLOCK;
-    for (; e + 64 <= hi; e += 64)
-        for (int l = 0; l < 64; l++)
-            d[e + l] = keep_if(d[e + l] * scale, y[e + l] > 0.0f);
+    const v8f zero = {0};
+    for (; e + 8 <= hi; e += 8) {
+        v8f dv, yv;
+        memcpy(&dv, d + e, sizeof dv);
+        memcpy(&yv, y + e, sizeof yv);
+        dv = (v8f)((v8i)(dv * scale) & (yv > zero));
+        memcpy(d + e, &dv, sizeof dv);
+    }
     for (; e < hi; e++)
-        d[e] = keep_if(d[e] * scale, y[e] > 0.0f);
+        d[e] = y[e] > 0.0f ? d[e] * scale : 0.0f;
 }
 
 GCN_ROW_FN(dropout_plain, GCN_PLAIN, struct elem_ctx, dropout_body(c, begin, end))
@@ -252,10 +283,13 @@ void gcn_dropout(float *out, const float *inp, int64_t n, float rate, uint64_t k
     }
     /* Inverted dropout (Srivastava et al. 2014, as torch.nn.functional.dropout): kept values are
      * scaled by 1 / (1 - rate) so the expectation is unchanged. Element e is kept iff its 16-bit
-     * draw, bits 16*(e%4) .. 16*(e%4)+15 of mix64(key + (e/4 + 1) * golden), is >= rate * 65536:
-     * a pure function of (key, e), so the thread count does not change the masks. */
+     * draw, the low (e even) or high (e odd) half of fmix32(k + (e/2) * golden) with k the folded
+     * key, is >= rate * 65536: a pure function of (key, e), so the thread count does not change
+     * the masks. */
+    ASSERT(n < (INT64_C(1) << 33)); /* element pairs are counted in 32 bits */
     struct elem_ctx k = {out, inp, n, (uint32_t)(rate * 65536.0f + 0.5f),
-                         rate < 1.0f ? 1.0f / (1.0f - rate) : 0.0f, key};
+                         rate < 1.0f ? 1.0f / (1.0f - rate) : 0.0f,
+                         fmix32((uint32_t)key ^ fmix32((uint32_t)(key >> 32)))};
     gcn_parallel_range(NULL, nblocks(n), n * 4, ELEM_PICK(dropout), &k);
 }
 

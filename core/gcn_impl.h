@@ -104,6 +104,10 @@ struct gcn_work {
     float *grad;   /* (F*H + H*C) dW0 then dW1, laid out as struct gcn params */
 };
 
+/* malloc for large arrays whose rows are gathered at random: 2 MiB aligned and advised onto
+ * transparent huge pages when large. Freed with free(). */
+void *gcn_alloc_big(size_t bytes);
+
 /* Cross-entropy -log softmax(z)_y of one row z (c); *pred receives its argmax. */
 double gcn_cross_entropy(const float *z, int c, int y, int *pred);
 

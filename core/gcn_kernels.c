@@ -104,6 +104,16 @@ struct spmm_ctx {
  * the hidden sizes used) the accumulator row lives in registers and the inner loop is fully
  * vectorised; other widths take the generic instance. Each instance is compiled twice, plain and
  * for AVX2+FMA, chosen at run time (spmm_pick). */
+#ifndef PREFETCH
+#define PREFETCH 16 /* nonzeros ahead: the gathered rows are cache and TLB misses on big graphs */
+#endif
+/* Asks for the cache lines of one w-float row (every line of it, up to 4). */
+GCN_INLINE void prefetch_row(const float *row, const int w)
+{
+    for (int j = 0; j < w && j < 64; j += 16)
+        __builtin_prefetch(row + j);
+}
+
 GCN_INLINE void spmm_body(const struct spmm_ctx *c, int begin, int end, const int w)
 {
     const struct csr *a = c->a;
@@ -111,6 +121,7 @@ GCN_INLINE void spmm_body(const struct spmm_ctx *c, int begin, int end, const in
     const int64_t *rowptr = a->rowptr;
     const int32_t *col = a->col;
     const float *b = c->b;
+    const int64_t nnz = a->nnz;
     for (int i = begin; i < end; i++) {
         float acc[64];
         float *o = c->out + (size_t)i * w;
@@ -118,6 +129,8 @@ GCN_INLINE void spmm_body(const struct spmm_ctx *c, int begin, int end, const in
         for (int j = 0; j < w; j++)
             dst[j] = 0.0f;
         for (int64_t k = rowptr[i]; k < rowptr[i + 1]; k++) {
+            if (k + PREFETCH < nnz)
+                prefetch_row(b + (size_t)col[k + PREFETCH] * w, w);
             gcn_axpy(dst, vals[k], b + (size_t)col[k] * w, w);
         }
         if (dst != o)
@@ -131,9 +144,12 @@ GCN_INLINE void spmm_t_body(const struct spmm_ctx *c, int begin, int end, int t,
     const struct csr *a = c->a;
     const float *vals = c->vals ? c->vals : a->val;
     float *acc = t == 0 ? c->out : c->priv + (size_t)(t - 1) * a->ncols * w;
+    const int64_t nnz = a->nnz;
     for (int i = begin; i < end; i++) {
         const float *brow = c->b + (size_t)i * w;
         for (int64_t k = a->rowptr[i]; k < a->rowptr[i + 1]; k++) {
+            if (k + PREFETCH < nnz)
+                prefetch_row(acc + (size_t)a->col[k + PREFETCH] * w, w);
             gcn_axpy(acc + (size_t)a->col[k] * w, vals[k], brow, w);
         }
     }
@@ -215,8 +231,11 @@ static void spmm_rows_fn(void *p, int begin, int end, int t)
         const int i = c->rows[r];
         float *o = c->out + (size_t)r * w;
         memset(o, 0, (size_t)w * sizeof *o);
-        for (int64_t k = a->rowptr[i]; k < a->rowptr[i + 1]; k++)
+        for (int64_t k = a->rowptr[i]; k < a->rowptr[i + 1]; k++) {
+            if (k + PREFETCH < a->rowptr[i + 1])
+                prefetch_row(c->b + (size_t)a->col[k + PREFETCH] * w, w);
             gcn_axpy(o, a->val[k], c->b + (size_t)a->col[k] * w, w);
+        }
     }
 }
 

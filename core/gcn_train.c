@@ -21,6 +21,24 @@
 
 #include "ops.h"
 
+#include <sys/mman.h>
+
+void *gcn_alloc_big(size_t bytes)
+{
+    const size_t huge = (size_t)2 << 20;
+    if (bytes < 2 * huge)
+        return malloc(bytes ? bytes : 1);
+    /* Rows of these arrays are gathered at random: on 2 MiB pages the TLB covers them (with
+     * 4 KiB pages nearly every gather also misses the TLB; in a VM that walk is very costly). */
+    void *p = NULL;
+    if (posix_memalign(&p, huge, (bytes + huge - 1) / huge * huge) != 0)
+        return NULL;
+#ifdef MADV_HUGEPAGE
+    madvise(p, (bytes + huge - 1) / huge * huge, MADV_HUGEPAGE); /* advice only: may be refused */
+#endif
+    return p;
+}
+
 enum status gcn_work_create(struct gcn_work **out, const struct gcn *m, const struct graph *g)
 {
     *out = NULL;
@@ -41,10 +59,10 @@ enum status gcn_work_create(struct gcn_work **out, const struct gcn *m, const st
         !(w->grad = malloc(np * sizeof *w->grad)))
         goto nomem;
     for (int i = 0; i < 3; i++)
-        if (!(w->nh[i] = malloc(nh * sizeof(float))))
+        if (!(w->nh[i] = gcn_alloc_big(nh * sizeof(float))))
             goto nomem;
     for (int i = 0; i < 2; i++)
-        if (!(w->nc[i] = malloc(nc * sizeof(float))))
+        if (!(w->nc[i] = gcn_alloc_big(nc * sizeof(float))))
             goto nomem;
     *out = w;
     return STATUS_OK;
@@ -138,16 +156,20 @@ float gcn_loss_grad(float *dw0, float *dw1, float *acc, struct gcn_work *w, cons
     for (int k = 0; k < n; k++) {
         const int i = nodes[k], y = g->labels[i];
         float *z = zrows + (size_t)k * C;
-        int pred;
         ASSERT(y >= 0 && y < C);
-        loss += gcn_cross_entropy(z, C, y, &pred);
+        int pred = 0;
+        for (int j = 1; j < C; j++)
+            pred = z[j] > z[pred] ? j : pred;
         correct += pred == y;
-        const float mx = z[pred];
+        const float mx = z[pred], zy = z[y];
         double se = 0;
-        for (int j = 0; j < C; j++)
-            se += exp((double)z[j] - mx);
+        for (int j = 0; j < C; j++) {
+            z[j] = expf(z[j] - mx); /* <= 1: no overflow */
+            se += z[j];
+        }
+        loss += log(se) + mx - zy; /* -log softmax(z)_y */
         for (int j = 0; j < C; j++) /* (softmax - onehot) / n */
-            z[j] = (float)(exp((double)z[j] - mx) / se / n);
+            z[j] = (float)(z[j] / se / n);
         z[y] -= 1.0f / (float)n;
         for (int64_t q = g->adj.rowptr[i]; q < g->adj.rowptr[i + 1]; q++)
             gcn_axpy(dhw + (size_t)g->adj.col[q] * C, g->adj.val[q], z, C);
@@ -235,6 +257,7 @@ enum status gcn_train(struct gcn **out, struct gcn_train_result *res, const stru
     int ep;
     for (ep = 0; ep < cfg->epochs; ep++) {
         struct gcn_epoch e = {.epoch = ep + 1};
+        const double step0 = now_seconds();
         e.train_loss = gcn_loss_grad(w->grad, w->grad + (size_t)m->nfeatures * m->nhidden,
                                      &e.train_acc, w, m, g, g->train, g->ntrain, cfg->dropout, &r,
                                      cfg->weight_decay);
@@ -244,6 +267,7 @@ enum status gcn_train(struct gcn **out, struct gcn_train_result *res, const stru
             goto fail;
         }
         adam_step(m->params, w->grad, adam_m, adam_v, np, &adam, ep + 1);
+        e.step_seconds = now_seconds() - step0;
         eval_nodes(&e.val_loss, &e.val_acc, w, m, g, g->val, g->nval);
         e.seconds = now_seconds() - t0;
         if (progress && progress(&e, user)) {

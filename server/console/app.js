@@ -7,7 +7,7 @@
 (function () {
   const $ = (id) => document.getElementById(id);
   const MAX_PARALLEL = 2;       /* uploads in flight at once; the daemon queues the rest */
-  const MAX_RETRIES_503 = 3;    /* queue full: retry after Retry-After, at most this often */
+  const MAX_RETRIES_503 = 5;    /* queue full: retry after Retry-After, at most this often */
   const METRICS_EVERY_MS = 5000;
 
   let models = [];              /* from GET /models, normalised by normModel */

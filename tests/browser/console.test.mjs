@@ -228,6 +228,15 @@ async function main() {
   } finally {
     await stopDaemon(daemon);
   }
+  let busy = null;
+  try {
+    await step('a full queue: the page waits for Retry-After and tries again', async () => {
+      busy = await startDaemon('daemon-busy', ['--workers', '1', '--queue', '1', '--max-batch', '1']);
+      await fullQueue(browser, busy.base);
+    });
+  } finally {
+    await stopDaemon(busy);
+  }
   let keyed = null;
   try {
     await step('a daemon with an API key: the page asks for it and then works', async () => {
@@ -245,6 +254,41 @@ async function main() {
     process.exit(1);
   }
   console.log('all browser checks passed');
+}
+
+/* One worker and one queue slot, both taken by the test's own slow requests: the page's upload is
+ * answered 503 + Retry-After, and the page retries until it is scored. */
+async function fullQueue(browser, base) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  await page.goto(base);
+  await page.waitForFunction(() => document.getElementById('st-ready-text').textContent === 'ready');
+  const model = (await (await fetch(base + 'models')).json()).models.find((m) => m.kind === 'anogan');
+  const png = digitPng();
+  // blockers of about 1.5 s each on this machine: the time of one step from two short searches
+  const probe = async (n) => (await apiScore(base, png, { model: model.name, search: 'random', iterations: String(n), seed: '1' })).body.elapsed_ms;
+  await probe(10);
+  const perStep = Math.max(0.01, ((await probe(120)) - (await probe(20))) / 100);
+  const steps = Math.max(50, Math.min(10000, Math.round(1500 / perStep)));
+  const slow = { model: model.name, search: 'random', iterations: String(steps), seed: '1' };
+  const statuses = [];
+  page.on('response', (r) => { if (new URL(r.url()).pathname === '/score') statuses.push(r.status()); });
+  const blockers = [apiScore(base, png, slow), apiScore(base, png, { ...slow, seed: '2' })];
+  await new Promise((r) => setTimeout(r, 150)); // both taken: one running, one waiting
+  const third = await apiScore(base, png, { ...slow, iterations: '1' });
+  check(third.status === 503 && third.body.error.code === 'queue_full', 'the queue is full for a third request', third);
+  await page.fill('#iterations', iterations);
+  await page.setInputFiles('#files', [{ name: 'busy.png', mimeType: 'image/png', buffer: png }]);
+  const card = page.locator('.card').first();
+  await page.waitForFunction(() => /queue full, retry/.test(document.querySelector('.card .verdict').textContent), null, { timeout: 10000 })
+    .then(() => check(true, 'the card says it will retry'), () => check(false, 'the card says it will retry'));
+  await page.waitForFunction(() => document.querySelector('.card').getAttribute('aria-busy') === 'false', null, { timeout: 60000 });
+  const blocked = await Promise.all(blockers);
+  check(blocked.every((b) => b.status === 200), `the slow requests (${steps} steps) were scored`,
+        blocked.map((b) => b.status + ' ' + JSON.stringify(b.body).slice(0, 100)));
+  check(statuses[0] === 503 && statuses[statuses.length - 1] === 200, `the page's attempts: ${statuses.join(', ')}`);
+  check(await card.getAttribute('data-state') === 'done', 'the upload is scored in the end', await card.locator('.error').textContent());
+  await context.close();
 }
 
 async function withKey(browser, base, key) {

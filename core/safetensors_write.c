@@ -123,7 +123,8 @@ enum status safetensors_add(struct safetensors *st, const char *name, const int6
     ASSERT(data || numel == 0);
 
     struct safetensors_tensor t = {.ndim = ndim, .numel = numel};
-    memcpy(t.shape, shape, (size_t)ndim * sizeof *shape);
+    if (ndim)
+        memcpy(t.shape, shape, (size_t)ndim * sizeof *shape);
     t.name = strdup(name);
     t.data = malloc(numel ? numel * sizeof(float) : 1);
     struct safetensors_tensor *grown = realloc(st->tensors, (st->ntensors + 1) * sizeof *grown);

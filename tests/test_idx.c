@@ -308,14 +308,16 @@ START_TEST(test_fashion_mnist)
 }
 END_TEST
 
-START_TEST(test_fuzz_regressions)
+/* Runs every file in the source tree's dir through idx_load; with must_parse, each must be
+ * accepted. Returns the number of files. */
+static int replay(const char *rel, int must_parse)
 {
     char dir[1024];
-    tu_source_path(dir, sizeof dir, "fuzz/regress/fuzz_idx");
+    tu_source_path(dir, sizeof dir, rel);
     DIR *d = opendir(dir);
     if (!d) {
-        printf("note: no regression inputs in %s\n", dir);
-        return;
+        printf("note: no inputs in %s\n", dir);
+        return 0;
     }
     struct dirent *e;
     int n = 0;
@@ -325,12 +327,20 @@ START_TEST(test_fuzz_regressions)
         char path[2048];
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
         struct idx x;
-        idx_load(&x, path); /* any verdict; the sanitizer builds catch misbehaviour */
+        enum status s = idx_load(&x, path);
+        ck_assert_msg(!must_parse || s == STATUS_OK, "%s: %s", path, status_message());
         idx_free(&x);
         n++;
     }
     closedir(d);
-    printf("replayed %d idx regression inputs\n", n);
+    return n;
+}
+
+/* Seeds are valid files; past crashers (fuzz/regress/) must load without harm. */
+START_TEST(test_fuzz_inputs)
+{
+    ck_assert_int_gt(replay("fuzz/corpus/fuzz_idx", 1), 0);
+    printf("replayed %d idx regression inputs\n", replay("fuzz/regress/fuzz_idx", 0));
 }
 END_TEST
 
@@ -344,7 +354,7 @@ static Suite *idx_suite(void)
     tcase_add_test(tc, test_load_files);
     tcase_add_test(tc, test_mnist);
     tcase_add_test(tc, test_fashion_mnist);
-    tcase_add_test(tc, test_fuzz_regressions);
+    tcase_add_test(tc, test_fuzz_inputs);
     suite_add_tcase(s, tc);
     return s;
 }

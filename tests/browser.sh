@@ -21,6 +21,9 @@ command -v node >/dev/null || skip "node is not installed (apt-get install nodej
 command -v npm >/dev/null || skip "npm is not installed (apt-get install npm)"
 [ -x /usr/bin/chromium ] || skip "/usr/bin/chromium is missing (apt-get install chromium)"
 [ -x "$bin" ] || { echo "FAIL browser: no daemon at $bin"; exit 1; }
+bin="$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")" # the test runs from tests/browser
+mkdir -p "$build"
+build="$(cd "$build" && pwd)"
 
 if [ ! -f "$dir/node_modules/playwright-core/package.json" ]; then
     echo "installing playwright-core with npm ci (no browser download)"

@@ -100,13 +100,18 @@ async function startDaemon(name, flags, key) {
   throw new Error('the daemon did not start');
 }
 
+/* SIGTERM, then a check that it stopped cleanly (exit 0: under ASan a leak or error fails it). */
 async function stopDaemon(d) {
-  if (!d || d.child.exitCode !== null) return;
-  const done = new Promise((r) => d.child.on('exit', r));
-  d.child.kill('SIGTERM');
-  const t = setTimeout(() => d.child.kill('SIGKILL'), 10000);
-  await done;
-  clearTimeout(t);
+  if (!d) return;
+  if (d.child.exitCode === null && d.child.signalCode === null) {
+    const done = new Promise((r) => d.child.on('exit', r));
+    d.child.kill('SIGTERM');
+    const t = setTimeout(() => d.child.kill('SIGKILL'), 30000);
+    await done;
+    clearTimeout(t);
+  }
+  check(d.child.exitCode === 0, `${path.basename(d.logPath, '.log')} exits 0 on SIGTERM`,
+        `exit ${d.child.exitCode} signal ${d.child.signalCode}; see ${d.logPath}`);
 }
 
 /* ---- inputs ---- */
@@ -273,8 +278,18 @@ async function fullQueue(browser, base) {
   const slow = { model: model.name, search: 'random', iterations: String(steps), seed: '1' };
   const statuses = [];
   page.on('response', (r) => { if (new URL(r.url()).pathname === '/score') statuses.push(r.status()); });
-  const blockers = [apiScore(base, png, slow), apiScore(base, png, { ...slow, seed: '2' })];
-  await new Promise((r) => setTimeout(r, 150)); // both taken: one running, one waiting
+  /* one running, then one waiting: each only once /metrics shows the previous in place */
+  const until = async (name, value) => {
+    for (let i = 0; i < 100; i++) {
+      if (metric(await (await fetch(base + 'metrics')).text(), name) === value) return true;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return false;
+  };
+  const blockers = [apiScore(base, png, slow)];
+  check(await until('inspectd_workers_busy', 1), 'the first slow request runs');
+  blockers.push(apiScore(base, png, { ...slow, seed: '2' }));
+  check(await until('inspectd_queue_depth', 1), 'the second slow request waits');
   const third = await apiScore(base, png, { ...slow, iterations: '1' });
   check(third.status === 503 && third.body.error.code === 'queue_full', 'the queue is full for a third request', third);
   await page.fill('#iterations', iterations);

@@ -264,9 +264,13 @@
     const files = Array.from(fileList || []);
     if (!files.length) return;
     const s = settings();
+    const batch = document.createDocumentFragment(); /* newest drop on top, in file order */
     for (const f of files) {
-      queue.push({ file: f, settings: s, card: newCard(f) });
+      const card = newCard(f);
+      batch.append(card);
+      queue.push({ file: f, settings: s, card });
     }
+    $('results').prepend(batch);
     $('results-empty').hidden = true;
     pump();
   }
@@ -288,7 +292,6 @@
     input.alt = 'Input image ' + (file.name || '');
     input.onerror = () => { input.removeAttribute('src'); input.alt = 'cannot display ' + (file.name || 'this file'); };
     input.src = URL.createObjectURL(file);
-    $('results').prepend(card);
     return card;
   }
 

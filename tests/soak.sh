@@ -110,7 +110,7 @@ check_kinds() {
 }
 probe_kinds "$T/kinds.before"
 check_kinds "$T/kinds.before" || tl_fail "a request kind got the wrong answer before the soak"
-tl_log "each of $(wc -l <"$T/kinds") request kinds answers as the API says"
+tl_log "each of $(wc -l <"$T/kinds") request kinds answers as the API says: $(awk '{ printf "%s=%s ", $1, $2 }' "$T/kinds.before")"
 
 # --- samplers: RSS and fds every second; /healthz during the bursts -----------------------
 (
@@ -193,6 +193,7 @@ check 'check_kinds "$T/kinds.after"' "a request kind answered differently after 
 hfail=$(grep -vc '^200$' "$T/health")
 hall=$(wc -l <"$T/health")
 check '[ "$hfail" = 0 ]' "/healthz failed $hfail of $hall times during the bursts"
+echo "/healthz during the bursts: $((hall - hfail)) of $hall answered 200"
 
 warm_until=$(cat "$T/warm_until" 2>/dev/null || echo "$t0")
 awk -v w="$warm_until" -v t0="$t0" -v m="$RSS_MARGIN_KB" '
@@ -213,7 +214,15 @@ check '[ "$peak_rss" -le $((base_rss + RSS_MARGIN_KB)) ]' \
     "RSS grew after warm-up: ${base_rss} -> ${peak_rss} KiB (margin ${RSS_MARGIN_KB} KiB)"
 check '[ "$final_fds" -le $((idle_fds + 2)) ]' "open fds ${idle_fds} idle before, ${final_fds} after the soak (leak)"
 kill -0 "$DPID" 2>/dev/null || check false "the daemon is not running at the end"
-grep -E 'AddressSanitizer|runtime error|LeakSanitizer' "$T/daemon.log" && check false "sanitizer report in the daemon log"
+# A clean stop after all that: SIGTERM, exit 0 (under ASan, LeakSanitizer reports at this exit).
+kill -TERM "$DPID"
+wait "$DPID"
+stop_rc=$?
+check '[ "$stop_rc" = 0 ]' "the daemon exited $stop_rc on SIGTERM after the soak"
+if grep -qE 'AddressSanitizer|LeakSanitizer|ThreadSanitizer|runtime error' "$T/daemon.log"; then
+    grep -E 'AddressSanitizer|LeakSanitizer|ThreadSanitizer|runtime error' "$T/daemon.log" | head -5
+    check false "sanitizer report in the daemon log"
+fi
 
 [ "$fails" = 0 ] || { TL_KEEP=1; tl_fail "$fails soak checks failed"; }
 echo "PASS: soak ($burst bursts, $answers answers)"

@@ -170,6 +170,8 @@ async function run(browser, base) {
   const page = await context.newPage();
   const pageErrors = [];
   page.on('pageerror', (e) => pageErrors.push(e.message));
+  /* console errors other than the browser's note on each 4xx/5xx answer (a CSP refusal, say) */
+  page.on('console', (m) => { if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) pageErrors.push(m.text()); });
   const images = exampleImages();
   /* The settings typed in: the encoder start where there is an encoder (the better picture for
    * docs/console.png with a trained model), else the random start with the seed. */
@@ -406,7 +408,7 @@ async function run(browser, base) {
           `node ${n} (one past the end) shows the API's message`, badBody);
   });
 
-  check(pageErrors.length === 0, 'no JavaScript errors on the page', pageErrors);
+  check(pageErrors.length === 0, 'no JavaScript or console errors on the page', pageErrors);
 
   if (process.env.UPDATE_SCREENSHOT === '1') {
     fs.copyFileSync(path.join(shotDir, 'console-1280.png'), path.join(source, 'docs/console.png'));

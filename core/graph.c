@@ -20,6 +20,13 @@ struct lines {
     int64_t lineno; /* of the line last returned, 1-based */
 };
 
+/* Lines of txt[0..len); txt may be NULL (an absent file: no lines). */
+static struct lines lines_over(const char *txt, size_t len)
+{
+    struct lines it = {txt, txt ? txt + len : NULL, 0};
+    return it;
+}
+
 /* Next line as [*s, *e) without its "\n" or "\r\n"; 0 at the end of the text. */
 static int next_line(struct lines *it, const char **s, const char **e)
 {
@@ -114,7 +121,7 @@ static int grow(void **buf, size_t *cap, size_t need, size_t elem)
 static enum status parse_features(struct csr *f, int32_t **labels, const char *txt, size_t len,
                                   const char *where)
 {
-    struct lines it = {txt, txt + len, 0};
+    struct lines it = lines_over(txt, len);
     const char *s, *e;
     size_t rcap = 0, ecap = 0, lcap = 0, nnz = 0;
     int n = 0, maxcol = -1;
@@ -221,7 +228,7 @@ fail:
 static enum status parse_edges(int32_t **pairs, int64_t *npairs, const char *txt, size_t len,
                                int n, const char *where)
 {
-    struct lines it = {txt, txt + len, 0};
+    struct lines it = lines_over(txt, len);
     const char *s, *e;
     size_t cap = 0, m = 0;
     *pairs = NULL;
@@ -264,7 +271,7 @@ static enum status parse_edges(int32_t **pairs, int64_t *npairs, const char *txt
 /* Line number of the pair with index k (0-based, counting only edge lines), 0 if k < 0. */
 static int64_t edge_line(const char *txt, size_t len, int64_t k)
 {
-    struct lines it = {txt, txt + len, 0};
+    struct lines it = lines_over(txt, len);
     const char *s, *e;
     if (k < 0)
         return 0;
@@ -279,7 +286,7 @@ static int64_t edge_line(const char *txt, size_t len, int64_t k)
 static enum status parse_split(int32_t **ids, int *count, const char *txt, size_t len,
                                const int32_t *labels, int n, const char *where, const char *file)
 {
-    struct lines it = {txt, txt + len, 0};
+    struct lines it = lines_over(txt, len);
     const char *s, *e;
     size_t cap = 0;
     int m = 0;

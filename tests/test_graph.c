@@ -4,10 +4,13 @@
  *    nodes) with their line numbers;
  *  - every rejection names the file and line; texts are read only up to their length;
  *  - graph_from_arrays builds the same matrices as the text, and rejects bad arrays by name;
- *  - Cora (skipped when ../shared is absent): the sizes its README states, symmetry, row sums. */
+ *  - Cora (skipped when ../shared is absent): the sizes its README states, symmetry, row sums;
+ *  - the fuzz seeds (fuzz/corpus/fuzz_graph, all accepted) and regressions (fuzz/regress/
+ *    fuzz_graph, parsed without a crash), in the fuzz target's format: texts joined by NULs. */
 #include "graph.h"
 #include "testutil.h"
 
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -296,6 +299,70 @@ START_TEST(test_cora)
 }
 END_TEST
 
+/* Parses one file in fuzz_graph's format; returns graph_parse's status. */
+static enum status parse_fuzz_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    char *data = malloc(1 << 16);
+    ck_assert_ptr_nonnull(data);
+    size_t size = fread(data, 1, 1 << 16, f);
+    fclose(f);
+    char *part[5] = {0};
+    size_t len[5] = {0}, start = 0;
+    int n = 0;
+    for (size_t i = 0; i <= size && n < 5; i++) {
+        if (i < size && data[i] != 0)
+            continue;
+        len[n] = i - start;
+        part[n] = malloc(len[n] ? len[n] : 1);
+        ck_assert_ptr_nonnull(part[n]);
+        memcpy(part[n], data + start, len[n]);
+        n++;
+        start = i + 1;
+    }
+    struct graph_text t = {part[0], part[1], part[2], part[3], part[4],
+                           len[0],  len[1],  len[2],  len[3],  len[4]};
+    struct graph *g = NULL;
+    enum status s = graph_parse(&g, NULL, &t, "seed");
+    graph_free(g);
+    for (int i = 0; i < 5; i++)
+        free(part[i]);
+    free(data);
+    return s;
+}
+
+/* Runs parse_fuzz_file on every file of fuzz/<dir>; returns how many there were. */
+static int replay(const char *dir, int must_accept)
+{
+    char root[1024], path[2048];
+    tu_source_path(root, sizeof root, dir);
+    DIR *d = opendir(root);
+    int count = 0;
+    if (!d)
+        return 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof path, "%s/%s", root, e->d_name);
+        enum status s = parse_fuzz_file(path);
+        if (must_accept)
+            ck_assert_msg(s == STATUS_OK, "%s: %s", path, status_message());
+        count++;
+    }
+    closedir(d);
+    return count;
+}
+
+START_TEST(test_fuzz_seeds)
+{
+    int seeds = replay("fuzz/corpus/fuzz_graph", 1);
+    int regress = replay("fuzz/regress/fuzz_graph", 0);
+    printf("fuzz_graph: %d seeds accepted, %d regressions replayed\n", seeds, regress);
+    ck_assert_int_gt(seeds, 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("graph");
@@ -306,6 +373,7 @@ int main(void)
     tcase_add_test(t, test_from_arrays_matches_text);
     tcase_add_test(t, test_from_arrays_rejections);
     tcase_add_test(t, test_load_missing);
+    tcase_add_test(t, test_fuzz_seeds);
     suite_add_tcase(s, t);
     TCase *c = tcase_create("cora");
     tcase_add_test(c, test_cora);

@@ -42,7 +42,6 @@ int cmd_serve(int argc, char **argv)
     struct models models;
     struct metrics *metrics = NULL;
     struct pool *pool = NULL;
-    struct http_server *http = NULL;
     const char **labels = NULL;
     size_t nroutes = 0;
     struct api_route *routes = NULL;
@@ -80,11 +79,12 @@ int cmd_serve(int argc, char **argv)
                               .timeout_s = cfg.timeout_s, .max_connections = cfg.max_connections,
                               .max_body = cfg.max_body, .api_key = cfg.api_key,
                               .access_log = cfg.access_log ? stdout : NULL};
-    if (http_start(&http, &ho, routes, nroutes, &app, metrics)) {
+    /* app.http is set by http_start before its threads start, so handlers always see it. */
+    if (http_start(&app.http, &ho, routes, nroutes, &app, metrics)) {
         fprintf(stderr, "inspectd serve: %s\n", status_message());
         goto done;
     }
-    app.http = http;
+    struct http_server *http = app.http;
     fprintf(stdout, "listening bind=%s port=%d url=http://%s%s%s:%d/\n", cfg.bind, http_port(http),
             strchr(cfg.bind, ':') ? "[" : "", cfg.bind, strchr(cfg.bind, ':') ? "]" : "",
             http_port(http));
@@ -109,7 +109,7 @@ int cmd_serve(int argc, char **argv)
     }
     rc = 0;
 done:
-    http_stop(http);
+    http_stop(app.http);
     pool_free(pool);
     metrics_free(metrics);
     free(labels);

@@ -417,6 +417,7 @@ enum status http_start(struct http_server **out, const struct http_options *o,
         snprintf(s->api_key, sizeof s->api_key, "%s", o->api_key);
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->idle, NULL);
+    *out = s; /* before the threads start: handlers may read the caller's copy */
     s->daemon = MHD_start_daemon(
         flags, (uint16_t)o->port, NULL, NULL, on_access, s, MHD_OPTION_NOTIFY_COMPLETED,
         on_completed, s, MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&addr,
@@ -425,6 +426,7 @@ enum status http_start(struct http_server **out, const struct http_options *o,
         (unsigned)(o->threads > 1 ? o->threads : 0), MHD_OPTION_LISTENING_ADDRESS_REUSE,
         (unsigned)1, MHD_OPTION_END);
     if (!s->daemon) {
+        *out = NULL;
         pthread_cond_destroy(&s->idle);
         pthread_mutex_destroy(&s->lock);
         free(s);
@@ -433,7 +435,6 @@ enum status http_start(struct http_server **out, const struct http_options *o,
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
     s->port = di ? di->port : o->port;
-    *out = s;
     return STATUS_OK;
 }
 

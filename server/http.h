@@ -33,7 +33,8 @@ struct http_options {
 };
 
 /* Starts listening. routes (n of them) and app must outlive the server; metrics may be NULL
- * (route labels are the routes' paths). *out owned by the caller: http_stop. */
+ * (route labels are the routes' paths). *out is set before the server's threads start (handlers
+ * may read it through app), NULL on failure; owned by the caller: http_stop. */
 enum status http_start(struct http_server **out, const struct http_options *o,
                        const struct api_route *routes, size_t nroutes, struct app *app,
                        struct metrics *metrics);

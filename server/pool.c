@@ -37,7 +37,7 @@ struct pool {
     int depth, busy, nworkers, capacity, max_batch, batch_wait_ms;
     int nalloc; /* workers allocated (nworkers of them started) */
     int stopping;
-    volatile int cancel;
+    volatile int cancel; /* polled by anogan_score; written and read here with __atomic */
     struct metrics *metrics;
     struct worker *workers;
 };
@@ -122,7 +122,7 @@ static void run_group(struct worker *w, struct pool_job **group, int njobs)
 {
     struct pool *p = w->pool;
     const struct anogan *m = group[0]->model;
-    if (p->cancel) {
+    if (__atomic_load_n(&p->cancel, __ATOMIC_RELAXED)) {
         fail_jobs(group, njobs, STATUS_CANCELLED, "the daemon is shutting down");
         return;
     }
@@ -231,7 +231,7 @@ static void *worker_main(void *arg)
             j->status = status_fail(STATUS_NOMEM, "out of memory");
             snprintf(j->message, sizeof j->message, "out of memory in a worker");
         } else if (j->kind == POOL_JOB_CALL) {
-            if (p->cancel) {
+            if (__atomic_load_n(&p->cancel, __ATOMIC_RELAXED)) {
                 j->status = STATUS_CANCELLED;
                 snprintf(j->message, sizeof j->message, "the daemon is shutting down");
             } else {
@@ -324,7 +324,7 @@ enum status pool_submit(struct pool *p, struct pool_job *job)
     job->t_queued = now_ms();
     pthread_mutex_lock(&p->lock);
     enum status s = STATUS_OK;
-    if (p->stopping || p->cancel)
+    if (p->stopping || __atomic_load_n(&p->cancel, __ATOMIC_RELAXED))
         s = STATUS_CANCELLED;
     else if (p->depth >= p->capacity)
         s = STATUS_RANGE;
@@ -346,7 +346,7 @@ enum status pool_submit(struct pool *p, struct pool_job *job)
 void pool_cancel(struct pool *p)
 {
     pthread_mutex_lock(&p->lock);
-    p->cancel = 1;
+    __atomic_store_n(&p->cancel, 1, __ATOMIC_RELAXED);
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->lock);
 }

@@ -348,11 +348,11 @@ req k6 POST '/score?iterations=1' "${PNG[@]}" -H 'Authorization: Bearer s3cret-k
 expect "score with key" "$CODE" 200
 
 echo "[$(date +%T)] SIGTERM during work: in-flight requests finish, the daemon exits 0, the port closes"
-start term --models "$T/models" --workers 1 --max-iterations 5000
+start term --models "$T/models" --workers 1 --max-iterations 5000 --shutdown-timeout 600
 CONC=()
 for i in 1 2 3; do
     curl -s -o "$T/resp/t$i" -w '%{http_code}' --max-time 120 "${PNG[@]}" --data-binary @"$DIGIT" \
-        "http://127.0.0.1:$PORT/score?iterations=1500&search=random" > "$T/resp/t$i.code" &
+        "http://127.0.0.1:$PORT/score?iterations=800&search=random" > "$T/resp/t$i.code" &
     CONC+=($!)
 done
 # all three received (in flight: those three and this /metrics request), the worker searching
@@ -399,6 +399,21 @@ if command -v npx > /dev/null && command -v npm > /dev/null; then
     fi
 else
     echo "note: node/npm not installed; openapi lint skipped"
+fi
+
+echo "[$(date +%T)] every daemon stops cleanly on SIGTERM; no sanitizer reports in any log"
+for p in "${PIDS[@]}"; do
+    if kill -TERM "$p" 2> /dev/null; then
+        wait "$p"
+        expect "exit status of daemon $p after SIGTERM" "$?" 0
+    fi
+done
+PIDS=()
+if grep -l -E 'ERROR: (Address|Leak|Thread)Sanitizer|runtime error:|WARNING: ThreadSanitizer' "$T"/*.log; then
+    bad "sanitizer reports in the daemon logs (above)"
+    grep -h -A20 -E 'ERROR: |runtime error:|WARNING: ThreadSanitizer' "$T"/*.log | head -80
+else
+    ok
 fi
 
 echo "integration: $CHECKS checks, $FAILS failed"

@@ -301,14 +301,54 @@ int config_parse(struct serve_config *cfg, int argc, char **argv, FILE *err)
     return 0;
 }
 
+/* An option's built-in default as text ("" when there is nothing to show). */
+static void default_text(char *buf, size_t len, const struct serve_config *d, const struct opt *o)
+{
+    const char *field = (const char *)d + o->offset;
+    buf[0] = 0;
+    switch (o->kind) {
+    case OPT_STR:
+        if (field[0])
+            snprintf(buf, len, "%s", field);
+        break;
+    case OPT_INT:
+        if (*(const int *)field >= 0)
+            snprintf(buf, len, "%d", *(const int *)field);
+        break;
+    case OPT_SIZE:
+        snprintf(buf, len, "%zu", *(const size_t *)field);
+        break;
+    case OPT_FLOAT:
+        if (*(const float *)field > 0)
+            snprintf(buf, len, "%g", (double)*(const float *)field);
+        break;
+    case OPT_U64:
+        snprintf(buf, len, "%llu", (unsigned long long)*(const uint64_t *)field);
+        break;
+    case OPT_BOOL:
+        snprintf(buf, len, "%d", *(const bool *)field);
+        break;
+    case OPT_SEARCH:
+        snprintf(buf, len, "%s", search_mode_name(*(const enum search_mode *)field));
+        break;
+    case OPT_KEYFILE:
+        break;
+    }
+}
+
 void config_usage(FILE *f)
 {
     fprintf(f, "usage: inspectd serve [options]\n\n"
                "Serves AnoGAN scoring (POST /score, /score/batch), GCN node classes\n"
                "(POST /graph/classify), /models, /healthz, /readyz, /metrics and the web console.\n"
                "Every option can also be set by its environment variable; a flag wins.\n\n");
-    for (size_t i = 0; i < NOPTS; i++)
-        fprintf(f, "  %-22s %-28s %s\n", opts[i].flag, opts[i].env, opts[i].help);
+    struct serve_config d = config_defaults();
+    for (size_t i = 0; i < NOPTS; i++) {
+        char def[64];
+        default_text(def, sizeof def, &d, &opts[i]);
+        fprintf(f, "  %-20s %-27s %s%s%s%s\n", opts[i].flag, opts[i].env, opts[i].help,
+                def[0] ? " [" : "", def, def[0] ? "]" : "");
+    }
 }
 
 void config_print(const struct serve_config *c, FILE *f)

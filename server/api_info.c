@@ -36,7 +36,7 @@ enum api_result api_healthz(struct app *app, const struct api_route *route,
     json_object_begin(&w);
     json_kv_string(&w, "status", "ok");
     json_kv_string(&w, "version", INSPECTD_VERSION);
-    json_kv_number(&w, "uptime_s", app_now() - app->t_start);
+    json_kv_number(&w, "uptime_s", (float)(app_now() - app->t_start)); /* float: short text */
     json_object_end(&w);
     return send_json(res, 200, &w);
 }

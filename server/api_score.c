@@ -86,7 +86,7 @@ static void answer(struct score_job *j)
         json_string_put(&w, s);
     }
     json_kv_int(&w, "batch", pj->batch);
-    json_kv_number(&w, "queue_ms", pj->wait_ms);
+    json_kv_number(&w, "queue_ms", (float)pj->wait_ms); /* float: short text */
     bool ok = true;
     if (j->batch_api) {
         json_kv_int(&w, "count", j->sr.n);
@@ -106,7 +106,7 @@ static void answer(struct score_job *j)
                                 j->width[0], j->height[0], j->sr.reconstruction,
                                 j->sr.anomaly_map);
     }
-    json_kv_number(&w, "elapsed_ms", (app_now() - j->t0) * 1e3);
+    json_kv_number(&w, "elapsed_ms", (float)((app_now() - j->t0) * 1e3));
     json_object_end(&w);
     size_t len;
     char *body = ok ? json_writer_finish(&w, &len) : NULL;

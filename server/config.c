@@ -286,8 +286,9 @@ int config_parse(struct serve_config *cfg, int argc, char **argv, FILE *err)
             return -1;
         }
         const char *value = eq ? eq + 1 : NULL;
-        if (!value && o->kind == OPT_BOOL)
-            value = "1";
+        bool b;
+        if (!value && o->kind == OPT_BOOL) /* "--access-log", "--access-log 0", "--access-log=0" */
+            value = a + 1 < argc && parse_bool(argv[a + 1], &b) ? argv[++a] : "1";
         if (!value) {
             if (a + 1 >= argc) {
                 fprintf(err, "inspectd serve: %s needs a value\n", o->flag);

@@ -35,6 +35,7 @@ struct pool {
     pthread_cond_t wake;
     struct pool_job *head, *tail;
     int depth, busy, nworkers, capacity, max_batch, batch_wait_ms;
+    long queued_images; /* sum of n over queued jobs */
     int nalloc; /* workers allocated (nworkers of them started) */
     int stopping;
     volatile int cancel; /* polled by anogan_score; written and read here with __atomic */
@@ -57,18 +58,19 @@ static bool compatible(const struct pool_job *a, const struct pool_job *b)
            a->search.tol == b->search.tol;
 }
 
-/* Moves queued jobs compatible with group[0] into group while they fit in max_batch images.
+/* Moves queued jobs compatible with group[0] into group while they fit in limit images.
  * Called with the lock held. */
-static void collect(struct pool *p, struct pool_job **group, int *njobs, int *images)
+static void collect(struct pool *p, struct pool_job **group, int *njobs, int *images, int limit)
 {
     struct pool_job **link = &p->head, *prev = NULL;
-    while (*link && *images < p->max_batch) {
+    while (*link && *images < limit) {
         struct pool_job *j = *link;
-        if (compatible(group[0], j) && *images + j->n <= p->max_batch) {
+        if (compatible(group[0], j) && *images + j->n <= limit) {
             *link = j->next;
             if (p->tail == j)
                 p->tail = prev;
             p->depth--;
+            p->queued_images -= j->n;
             j->next = NULL;
             group[(*njobs)++] = j;
             *images += j->n;
@@ -197,15 +199,21 @@ static void *worker_main(void *arg)
         if (!p->head)
             p->tail = NULL;
         p->depth--;
+        p->queued_images -= j->n;
         j->next = NULL;
         p->busy++;
         int njobs = 1, images = j->n;
         if (group) {
             group[0] = j;
-            if (j->kind == POOL_JOB_SCORE && images < p->max_batch) {
-                collect(p, group, &njobs, &images);
+            /* Take a fair share of what waits, so idle workers get some: a batch is not faster
+             * than the same images searched on two cores. */
+            int idle = p->nworkers - p->busy;
+            long share = (images + p->queued_images + idle) / (idle + 1);
+            int limit = share < p->max_batch ? (int)share : p->max_batch;
+            if (j->kind == POOL_JOB_SCORE && images < limit) {
+                collect(p, group, &njobs, &images, limit);
                 /* Wait for company only when no other worker is free to take the next job. */
-                if (images < p->max_batch && p->batch_wait_ms > 0 && p->busy >= p->nworkers) {
+                if (images < limit && p->batch_wait_ms > 0 && idle == 0) {
                     struct timespec dl;
                     clock_gettime(CLOCK_MONOTONIC, &dl);
                     long long ns = dl.tv_nsec + (long long)p->batch_wait_ms * 1000000LL;
@@ -213,7 +221,7 @@ static void *worker_main(void *arg)
                     dl.tv_nsec = (long)(ns % 1000000000LL);
                     while (images < p->max_batch && !p->stopping) {
                         int rc = pthread_cond_timedwait(&p->wake, &p->lock, &dl);
-                        collect(p, group, &njobs, &images);
+                        collect(p, group, &njobs, &images, p->max_batch);
                         if (rc == ETIMEDOUT)
                             break;
                     }
@@ -335,6 +343,7 @@ enum status pool_submit(struct pool *p, struct pool_job *job)
             p->head = job;
         p->tail = job;
         p->depth++;
+        p->queued_images += job->n;
         pthread_cond_broadcast(&p->wake);
     }
     pthread_mutex_unlock(&p->lock);

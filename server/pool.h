@@ -2,9 +2,10 @@
  *
  * A full queue refuses a job at once (the caller answers 503 + Retry-After) rather than letting
  * requests pile up. Dynamic batching: a worker that takes a scoring job also takes queued jobs for
- * the same model with the same search settings, up to max_batch images, and when every other
- * worker is busy waits up to batch_wait_ms for more; the group is scored as one anogan_score call
- * per max_batch images. An image's score does not depend on its batch (see core/anogan.h), so
+ * the same model with the same search settings, up to max_batch images but no more than its fair
+ * share of the queue when other workers are idle (parallel workers beat one batch), and when
+ * every other worker is busy waits up to batch_wait_ms for more; the group is scored as one
+ * anogan_score call per max_batch images. An image's score does not depend on its batch (see core/anogan.h), so
  * batching changes speed only. Each worker keeps one anogan_ctx per model it has used.
  *
  * Besides scoring jobs, the pool runs plain calls (POOL_JOB_CALL) for other heavy work. */

@@ -144,6 +144,9 @@ START_TEST(config_flags_and_env)
     ck_assert(fabsf(c.search.lr - 0.01f) < 1e-9f);
     ck_assert(!c.access_log);
     ck_assert(c.search.seed == UINT64_MAX);
+    char *argv2[] = {"serve", "--access-log", "--port", "1", "--access-log", "off", NULL};
+    ck_assert_int_eq(config_parse(&c, 6, argv2, stderr), 0);
+    ck_assert(!c.access_log && c.port == 1);
 
     FILE *null = fopen("/dev/null", "w");
     char *bad1[] = {"serve", "--port", "70000", NULL};

@@ -6,14 +6,15 @@
  * times, so the product is bound by how the weights stream through the cache, and OpenBLAS's
  * repacking of them costs as much as the arithmetic (10-20 GFLOP/s on a Zen 3 core). For that
  * case this file has its own AVX2/FMA kernel (chosen at run time by CPU feature):
- *   C (M, N) = A (M, K) B (K, N), N a multiple of 16 and at most SMALL_N_MAX, B not transposed:
+ *   C (M, N) = A (M, K) B (K, N), N a multiple of 16 and at most 32 (64 with A transposed), B
+ *   not transposed:
  *   a 6 x 16 register tile, 6 rows of A broadcast against 16 columns of B.
  *   - A not transposed (rows of the weight along K): the 6 rows stream straight from memory.
  *   - A transposed (A = W^T, W (K, M) row-major): rows of W are copied, in their own order,
- *     into a packed block of 6-wide column strips (64 rows x 512 columns at a time), so W is
- *     read sequentially and exactly once.
+ *     into a packed block of 6-wide column strips (128 rows x 252 columns at a time, rows a
+ *     few ahead prefetched), so W is read in row order and exactly once.
  * Threads: none here; the convolutions in ops.c split their work and call this per share. The
- * packing block lives on the caller's stack (130 KB; pool threads get 1 MB stacks). */
+ * packing block lives on the caller's stack (129 KB; pool threads get 1 MB stacks). */
 #include "ops.h"
 #include "ops_impl.h"
 
@@ -30,11 +31,13 @@
 #endif
 
 enum {
-    SMALL_N_MAX = 64,  /* widest B the small kernel takes; beyond, OpenBLAS does better */
+    SMALL_N_DIRECT = 32, /* widest B for A not transposed (B must stay in L2 for every tile) */
+    SMALL_N_PACKED = 64, /* widest B for A transposed; beyond these OpenBLAS does as well */
     MR = 6,            /* rows of the register tile */
     NR = 16,           /* columns of the register tile (two 8-float vectors) */
-    PACK_KC = 64,      /* rows of W per packed block (A transposed) */
-    PACK_MC = 510,     /* columns of W per packed block: a multiple of MR */
+    PACK_KC = 128,     /* rows of W per packed block (A transposed) */
+    PACK_MC = 252,     /* columns of W per packed block: a multiple of MR */
+    PF_ROWS = 4,       /* packing prefetches this many rows ahead */
 };
 
 /* ---- the AVX2 kernel ----------------------------------------------------------------------- */
@@ -137,6 +140,9 @@ __attribute__((target("avx2,fma"))) static void pack_strips(float *pack, const f
     for (int k = 0; k < kc; k++) {
         const float *src = W + (size_t)(k0 + k) * lda + m0;
         float *dst = pack + (size_t)k * MR;
+        if (k + PF_ROWS < kc) /* the rows a few ahead: W's rows are far apart */
+            for (int i = 0; i < mc; i += 16)
+                __builtin_prefetch(src + (size_t)PF_ROWS * lda + i);
         int s = 0;
         for (; s < vec; s++)
             _mm256_storeu_ps(dst + s * ss, _mm256_loadu_ps(src + s * MR));
@@ -192,7 +198,8 @@ void ops_gemm(int trans_a, int trans_b, int M, int N, int K, const float *A, int
     if (M == 0 || N == 0)
         return;
 #if HAVE_AVX2_KERNEL
-    if (!trans_b && N % NR == 0 && N <= SMALL_N_MAX && K > 0 && have_avx2()) {
+    if (!trans_b && N % NR == 0 && N <= (trans_a ? SMALL_N_PACKED : SMALL_N_DIRECT) && K > 0 &&
+        have_avx2()) {
         struct small_job j = {.M = M, .N = N, .K = K, .A = A, .lda = lda, .B = B, .ldb = ldb,
                               .accumulate = beta != 0.0f, .C = C, .ldc = ldc};
         if (trans_a)

@@ -27,7 +27,7 @@ void ops_split(int *begin, int *end, int count, int t, int n, int unit);
 
 enum {
     OPS_ROW_UNIT = 6,              /* rows of the small-N kernel's register tile */
-    OPS_COLS_BUDGET = 1 << 20,     /* floats of columns per chunk of images (4 MB) */
+    OPS_COLS_BUDGET = 1 << 22,     /* floats of columns per chunk of images (16 MB) */
     OPS_FLOP_PER_THREAD = 1 << 21, /* below this a second thread costs more than it saves */
 };
 

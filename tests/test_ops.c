@@ -304,13 +304,13 @@ END_TEST
 
 /* Big enough for 2 and 3 threads: split by channels (batch < threads, ragged counts), by images
  * (uneven shares), pointwise, the 1x1-input projection, and batches whose columns exceed one
- * chunk (4 MB), so each thread loops over chunks of images. */
+ * chunk (OPS_COLS_BUDGET, 4M floats), so a thread loops over chunks of images. */
 START_TEST(test_threaded_fast_vs_ref)
 {
     static const struct cs shapes[] = {
         {1, 45, 16, 16, 70, 4, 2, 1}, {2, 45, 8, 8, 70, 4, 2, 1},  {5, 40, 8, 8, 70, 4, 2, 1},
-        {2, 300, 8, 8, 200, 1, 1, 0}, {3, 20, 1, 1, 512, 4, 1, 0}, {6, 64, 32, 32, 8, 4, 2, 1},
-        {6, 8, 16, 16, 64, 4, 2, 1},
+        {2, 300, 8, 8, 200, 1, 1, 0}, {3, 20, 1, 1, 512, 4, 1, 0}, {5, 64, 64, 64, 2, 4, 2, 1},
+        {5, 2, 32, 32, 64, 4, 2, 1},
     };
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
         fast_vs_ref(&shapes[i], 0, 5000 + 10 * i);

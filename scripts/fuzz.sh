@@ -35,10 +35,15 @@ fi
 # -fsanitize=fuzzer-no-link instruments the libraries too, not only the harness, so the fuzzer
 # gets coverage feedback from inside the parsers; FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION lets
 # it past checksums (PNG chunk CRCs).
-if [ ! -f "$build/CMakeCache.txt" ]; then
+flags="-fsanitize=fuzzer-no-link -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION"
+cache="$build/CMakeCache.txt"
+if [ -f "$cache" ] && ! grep -q "^CMAKE_C_COMPILER:.*clang" "$cache"; then
+    echo "fuzz.sh: $build was configured with another compiler than clang; remove it first" >&2
+    exit 2
+fi
+if [ ! -f "$cache" ] || ! grep -q "^INSPECTD_FUZZ:BOOL=ON" "$cache" || ! grep -q "^CMAKE_C_FLAGS:.*fuzzer-no-link" "$cache"; then
     CC=clang cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DINSPECTD_FUZZ=ON \
-        -DINSPECTD_SANITIZE="address;undefined" \
-        -DCMAKE_C_FLAGS="-fsanitize=fuzzer-no-link -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION" >/dev/null
+        -DINSPECTD_SANITIZE="address;undefined" -DCMAKE_C_FLAGS="$flags" >/dev/null
 fi
 cmake --build "$build" -j"$jobs" --target "${targets[@]}"
 
@@ -60,12 +65,12 @@ for t in "${targets[@]}"; do
     mkdir -p "$artifacts"
     dict=()
     [ -f "$root/fuzz/dict/$t.dict" ] && dict=(-dict="$root/fuzz/dict/$t.dict")
-    echo "== $t: ${seconds}s, corpus $(ls "$work" | wc -l) files, artifacts in $artifacts"
+    echo "== $t: ${seconds}s, corpus $(find "$work" -type f | wc -l) files, artifacts in $artifacts"
     # shellcheck disable=SC2086
     if "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
         -artifact_prefix="$artifacts/" "${dict[@]}" ${FUZZ_ARGS:-} "$work" 2>"$build/fuzz-$t.log"; then
         grep -E "^(Done|stat::number_of_executed_units|stat::peak_rss_mb)" "$build/fuzz-$t.log" || true
-        echo "== $t: ok (corpus grew to $(ls "$work" | wc -l) files)"
+        echo "== $t: ok (corpus grew to $(find "$work" -type f | wc -l) files)"
     else
         tail -n 40 "$build/fuzz-$t.log"
         echo "== $t: CRASH, inputs in $artifacts, log $build/fuzz-$t.log"

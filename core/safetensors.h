@@ -35,7 +35,7 @@ struct safetensors {
     struct safetensors_tensor *tensors;
     size_t nmeta;
     struct safetensors_meta *meta;
-    char sha256[65]; /* hex SHA-256 of the whole file as read (""" for in-memory builds) */
+    char sha256[65]; /* hex SHA-256 of the whole file as read ("" for in-memory builds) */
 };
 
 /* Parses a whole file held in memory (bytes, len). On success *out is owned by the caller

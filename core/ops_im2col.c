@@ -6,6 +6,47 @@
 
 #include <string.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+/* Stride 2 (every k4 s2 p1 layer): dst[ox] = row[2*ox + shift] for ox in [lo, hi), W the row's
+ * length. Four outputs from two 4-float loads and one shuffle while the loads stay in the row. */
+static void gather_s2(float *dst, const float *row, int lo, int hi, int shift, int W)
+{
+    int ox = lo;
+#if defined(__SSE2__)
+    for (; ox + 4 <= hi && 2 * ox + shift + 8 <= W; ox += 4) {
+        const float *r = row + 2 * ox + shift;
+        _mm_storeu_ps(dst + ox, _mm_shuffle_ps(_mm_loadu_ps(r), _mm_loadu_ps(r + 4),
+                                               _MM_SHUFFLE(2, 0, 2, 0)));
+    }
+#else
+    (void)W;
+#endif
+    for (; ox < hi; ox++)
+        dst[ox] = row[2 * ox + shift];
+}
+
+/* Stride 2 adjoint: row[2*ox + shift] += src[ox]; the vector form adds 0 to the odd places. */
+static void scatter_add_s2(float *row, const float *src, int lo, int hi, int shift, int W)
+{
+    int ox = lo;
+#if defined(__SSE2__)
+    const __m128 zero = _mm_setzero_ps();
+    for (; ox + 4 <= hi && 2 * ox + shift + 8 <= W; ox += 4) {
+        float *r = row + 2 * ox + shift;
+        __m128 v = _mm_loadu_ps(src + ox);
+        _mm_storeu_ps(r, _mm_add_ps(_mm_loadu_ps(r), _mm_unpacklo_ps(v, zero)));
+        _mm_storeu_ps(r + 4, _mm_add_ps(_mm_loadu_ps(r + 4), _mm_unpackhi_ps(v, zero)));
+    }
+#else
+    (void)W;
+#endif
+    for (; ox < hi; ox++)
+        row[2 * ox + shift] += src[ox];
+}
+
 /* Output columns ox in [*lo, *hi) read image column ox*stride - pad + kx inside [0, W). */
 static void valid_range(int *lo, int *hi, int kx, int W, int ow, int stride, int pad)
 {
@@ -46,8 +87,7 @@ void ops_im2col(float *cols, const float *img, const struct im2col_geom *g)
                         if (s == 1 && hi > lo)
                             memcpy(dst + lo, row + lo + shift, (size_t)(hi - lo) * sizeof *dst);
                         else if (s == 2)
-                            for (int ox = lo; ox < hi; ox++)
-                                dst[ox] = row[2 * ox + shift];
+                            gather_s2(dst, row, lo, hi, shift, g->W);
                         else if (s != 1)
                             for (int ox = lo; ox < hi; ox++)
                                 dst[ox] = row[ox * s + shift];
@@ -77,8 +117,7 @@ void ops_col2im(float *img, const float *cols, const struct im2col_geom *g)
                             continue;
                         float *row = dst + (size_t)iy * g->W;
                         if (s == 2)
-                            for (int ox = lo; ox < hi; ox++)
-                                row[2 * ox + shift] += src[ox];
+                            scatter_add_s2(row, src, lo, hi, shift, g->W);
                         else
                             for (int ox = lo; ox < hi; ox++)
                                 row[ox * s + shift] += src[ox];

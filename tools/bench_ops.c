@@ -32,16 +32,16 @@ static const struct layer layers[] = {
 };
 #define N_LAYERS (sizeof layers / sizeof layers[0])
 
-/* With one thread, CPU time of the process: on a shared machine it leaves out the time other
- * jobs held the core (caches they disturb still count). With more threads, wall time. */
-static clockid_t bench_clock = CLOCK_MONOTONIC;
-
-static double now_s(void)
+static double clock_s(clockid_t id)
 {
     struct timespec t;
-    clock_gettime(bench_clock, &t);
+    clock_gettime(id, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
+
+struct timing {
+    double wall, cpu; /* seconds per call, best round of each */
+};
 
 static float *buf(size_t n)
 {
@@ -55,9 +55,12 @@ static float *buf(size_t n)
     return p;
 }
 
-/* Best seconds per call of one pass (0: forward, 1: backward data). */
-static double time_pass(const struct layer *l, const struct conv_shape *s, int pass,
-                        double min_s)
+/* Best seconds per call of one pass (0: forward, 1: backward data), by wall clock and by the
+ * process's CPU time (all threads). On a shared machine the CPU time leaves out the time other
+ * jobs held the cores; CPU time / threads is then what an idle machine would show if the threads
+ * scale perfectly (they wait on a condition variable, so idle waiting is not counted). */
+static struct timing time_pass(const struct layer *l, const struct conv_shape *s, int pass,
+                               double min_s)
 {
     size_t nin = (size_t)s->cin * s->batch * s->hin * s->win;
     size_t nout = (size_t)s->cout * s->batch * s->hout * s->wout;
@@ -65,10 +68,10 @@ static double time_pass(const struct layer *l, const struct conv_shape *s, int p
     size_t nwork = l->transpose ? conv_transpose2d_work_size(s) : conv2d_work_size(s);
     float *inp = buf(nin), *out = buf(nout), *w = buf(nw), *b = buf((size_t)s->cout);
     float *work = buf(nwork);
-    double best = 1e30;
+    struct timing best = {1e30, 1e30};
     for (int round = 0; round < 7; round++) {
         int reps = 0;
-        double t0 = now_s(), t;
+        double t0 = clock_s(CLOCK_MONOTONIC), c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID), t;
         do {
             if (l->transpose && pass == 0)
                 conv_transpose2d_forward(out, inp, w, b, s, work);
@@ -79,10 +82,13 @@ static double time_pass(const struct layer *l, const struct conv_shape *s, int p
             else
                 conv2d_backward_data(inp, out, w, s, work);
             reps++;
-            t = now_s() - t0;
+            t = clock_s(CLOCK_MONOTONIC) - t0;
         } while (t < min_s);
-        if (t / reps < best)
-            best = t / reps;
+        double c = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
+        if (t / reps < best.wall)
+            best.wall = t / reps;
+        if (c / reps < best.cpu)
+            best.cpu = c / reps;
     }
     free(inp), free(out), free(w), free(b), free(work);
     return best;
@@ -109,13 +115,12 @@ int main(int argc, char **argv)
         return 2;
     }
     ops_set_threads(threads);
-    if (threads == 1)
-        bench_clock = CLOCK_PROCESS_CPUTIME_ID;
-    printf("batch %d, threads %d (best of 7 rounds of >= %.0f ms, %s time)\n", batch, threads,
-           min_ms, threads == 1 ? "CPU" : "wall");
-    printf("%-26s %10s %9s %9s %10s %9s\n", "layer", "MFLOP/img", "fwd ms", "fwd GF/s",
-           "bwd-d ms", "bwd GF/s");
-    double total_s = 0, total_flop = 0;
+    printf("batch %d, threads %d (best of 7 rounds of >= %.0f ms); GF/s by wall clock, and by "
+           "CPU time / threads\n",
+           batch, threads, min_ms);
+    printf("%-26s %9s | %9s %7s %7s | %9s %7s %7s\n", "layer", "MFLOP/img", "fwd ms", "GF/s",
+           "cpu/T", "bwd-d ms", "GF/s", "cpu/T");
+    double wall = 0, cpu = 0, total_flop = 0;
     for (size_t i = 0; i < N_LAYERS; i++) {
         const struct layer *l = &layers[i];
         struct conv_shape s = {.batch = batch, .cin = l->cin, .hin = l->hin, .win = l->hin,
@@ -125,15 +130,19 @@ int main(int argc, char **argv)
         else
             conv2d_shape_infer(&s);
         int hw = l->transpose ? s.hin * s.win : s.hout * s.wout;
-        double flop = 2.0 * s.cin * s.cout * s.k * s.k * hw * batch;
-        double tf = time_pass(l, &s, 0, min_ms * 1e-3);
-        double tb = time_pass(l, &s, 1, min_ms * 1e-3);
-        printf("%-26s %10.1f %9.3f %9.1f %10.3f %9.1f\n", l->name, flop / batch * 1e-6, tf * 1e3,
-               flop / tf * 1e-9, tb * 1e3, flop / tb * 1e-9);
-        total_s += tf + tb;
+        double flop = 2.0 * s.cin * s.cout * s.k * s.k * hw * batch, g = flop * 1e-9;
+        struct timing f = time_pass(l, &s, 0, min_ms * 1e-3);
+        struct timing b = time_pass(l, &s, 1, min_ms * 1e-3);
+        printf("%-26s %9.1f | %9.3f %7.1f %7.1f | %9.3f %7.1f %7.1f\n", l->name, flop / batch * 1e-6,
+               f.wall * 1e3, g / f.wall, g / f.cpu * threads, b.wall * 1e3, g / b.wall,
+               g / b.cpu * threads);
+        wall += f.wall + b.wall;
+        cpu += f.cpu + b.cpu;
         total_flop += 2 * flop;
     }
-    printf("step (all forward + backward-data): %.3f ms per batch, %.3f ms per image, %.1f GF/s\n",
-           total_s * 1e3, total_s * 1e3 / batch, total_flop / total_s * 1e-9);
+    printf("step (every layer forward + backward-data), per image: %.3f ms wall (%.1f GF/s); "
+           "CPU time / threads %.3f ms (%.1f GF/s)\n",
+           wall * 1e3 / batch, total_flop / wall * 1e-9, cpu / threads * 1e3 / batch,
+           total_flop / cpu * threads * 1e-9);
     return 0;
 }

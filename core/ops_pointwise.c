@@ -4,11 +4,14 @@
  * because these loops ARE the definition. The hot ones (inference BatchNorm and the activations,
  * run at every latent-search step) are written on 4-float vectors (GCC/Clang vector extensions,
  * plain SSE2, no -ffast-math) so that -O2 emits packed code; the scalar tail does the rest.
+ * Large calls (a quarter million floats and up: big batches) are split over the kernel threads,
+ * by channels for BatchNorm and by aligned ranges for the activations.
  *
  * Sources: BatchNorm: Ioffe & Szegedy 2015, Algorithm 1, with PyTorch's conventions (biased
  * variance to normalise, unbiased variance in the running estimate, momentum 0.1 meaning
  * running = (1 - m) running + m batch). Adam: torch.optim.Adam (1.13), single-tensor path. */
 #include "ops.h"
+#include "ops_impl.h"
 
 #include "status.h"
 
@@ -34,6 +37,47 @@ static inline f32x4 splat4(float x)
 {
     f32x4 v = {x, x, x, x};
     return v;
+}
+
+enum { PAR_MIN_FLOATS = 1 << 18 };
+
+/* One pointwise call, split over threads: body(p, lo, hi) does items [lo, hi) (channels or
+ * floats). */
+struct pw {
+    float *out, *out2, *out3, *out4;
+    const float *a, *b, *gamma, *beta, *mean, *var;
+    float eps, slope;
+    int N;
+    size_t count, unit;
+    void (*body)(const struct pw *p, size_t lo, size_t hi);
+};
+
+static void pw_worker(void *ctx, int t, int n)
+{
+    const struct pw *p = ctx;
+    size_t units = (p->count + p->unit - 1) / p->unit;
+    size_t lo = units * (size_t)t / (size_t)n * p->unit;
+    size_t hi = t + 1 == n ? p->count : units * (size_t)(t + 1) / (size_t)n * p->unit;
+    if (hi > p->count)
+        hi = p->count;
+    if (lo < hi)
+        p->body(p, lo, hi);
+}
+
+/* Runs p->body over [0, count) in shares of whole units; `floats` is the size of the work. */
+static void pw_run(struct pw *p, size_t count, size_t unit, size_t floats)
+{
+    p->count = count;
+    p->unit = unit;
+    int nt = floats >= PAR_MIN_FLOATS ? ops_get_threads() : 1;
+    if ((size_t)nt > (count + unit - 1) / unit)
+        nt = (int)((count + unit - 1) / unit);
+    if (nt <= 1) {
+        if (count)
+            p->body(p, 0, count);
+        return;
+    }
+    ops_parallel(nt, pw_worker, p);
 }
 
 /* out[i] = inp[i] * a + b over n floats (in place allowed). */
@@ -80,22 +124,50 @@ static void row_sums(double *sx, double *sxy, const float *x, const float *y, si
 /* ---- BatchNorm2d --------------------------------------------------------------------------- */
 
 /* As PyTorch's CPU kernel: scale = gamma / sqrt(var + eps), shift = beta - mean * scale. */
-void batchnorm_forward_eval(float *out, const float *inp, const float *gamma, const float *beta,
-                            const float *mean, const float *var, float eps, int C, int N)
+static void bn_eval_body(const struct pw *p, size_t c0, size_t c1)
 {
-    for (int c = 0; c < C; c++) {
-        float scale = gamma[c] / sqrtf(var[c] + eps);
-        float shift = beta[c] - mean[c] * scale;
-        scale_shift(out + (size_t)c * N, inp + (size_t)c * N, scale, shift, (size_t)N);
+    for (size_t c = c0; c < c1; c++) {
+        float scale = p->gamma[c] / sqrtf(p->var[c] + p->eps);
+        float shift = p->beta ? p->beta[c] - p->mean[c] * scale : 0.0f;
+        scale_shift(p->out + c * p->N, p->a + c * p->N, scale, shift, (size_t)p->N);
     }
 }
 
+void batchnorm_forward_eval(float *out, const float *inp, const float *gamma, const float *beta,
+                            const float *mean, const float *var, float eps, int C, int N)
+{
+    struct pw p = {.out = out, .a = inp, .gamma = gamma, .beta = beta, .mean = mean, .var = var,
+                   .eps = eps, .N = N, .body = bn_eval_body};
+    pw_run(&p, (size_t)C, 1, (size_t)C * N);
+}
+
+/* The same map without the shift (beta NULL). */
 void batchnorm_backward_eval(float *dinp, const float *dout, const float *gamma, const float *var,
                              float eps, int C, int N)
 {
-    for (int c = 0; c < C; c++) {
-        float scale = gamma[c] / sqrtf(var[c] + eps);
-        scale_shift(dinp + (size_t)c * N, dout + (size_t)c * N, scale, 0.0f, (size_t)N);
+    struct pw p = {.out = dinp, .a = dout, .gamma = gamma, .var = var, .eps = eps, .N = N,
+                   .body = bn_eval_body};
+    pw_run(&p, (size_t)C, 1, (size_t)C * N);
+}
+
+static void bn_train_body(const struct pw *p, size_t c0, size_t c1)
+{
+    const size_t N = (size_t)p->N;
+    for (size_t c = c0; c < c1; c++) {
+        const float *x = p->a + c * N;
+        float *xh = p->out2 + c * N;
+        double sum;
+        row_sums(&sum, NULL, x, NULL, N);
+        float mean = (float)(sum / (double)N);
+        /* Two passes: centre first, then the (biased) variance of the centred row. */
+        scale_shift(xh, x, 1.0f, -mean, N);
+        double dummy, sq;
+        row_sums(&dummy, &sq, xh, xh, N);
+        float rstd = (float)(1.0 / sqrt(sq / (double)N + (double)p->eps));
+        scale_shift(xh, xh, rstd, 0.0f, N);
+        scale_shift(p->out + c * N, xh, p->gamma[c], p->beta[c], N);
+        p->out3[c] = mean;
+        p->out4[c] = rstd;
     }
 }
 
@@ -103,22 +175,9 @@ void batchnorm_forward_train(float *out, float *xhat, float *bmean, float *brstd
                              const float *gamma, const float *beta, float eps, int C, int N)
 {
     ASSERT(N > 0);
-    for (int c = 0; c < C; c++) {
-        const float *x = inp + (size_t)c * N;
-        float *xh = xhat + (size_t)c * N;
-        double sum;
-        row_sums(&sum, NULL, x, NULL, (size_t)N);
-        float mean = (float)(sum / N);
-        /* Two passes: centre first, then the (biased) variance of the centred row. */
-        scale_shift(xh, x, 1.0f, -mean, (size_t)N);
-        double dummy, sq;
-        row_sums(&dummy, &sq, xh, xh, (size_t)N);
-        float rstd = (float)(1.0 / sqrt(sq / N + (double)eps));
-        scale_shift(xh, xh, rstd, 0.0f, (size_t)N);
-        scale_shift(out + (size_t)c * N, xh, gamma[c], beta[c], (size_t)N);
-        bmean[c] = mean;
-        brstd[c] = rstd;
-    }
+    struct pw p = {.out = out, .out2 = xhat, .out3 = bmean, .out4 = brstd, .a = inp,
+                   .gamma = gamma, .beta = beta, .eps = eps, .N = N, .body = bn_train_body};
+    pw_run(&p, (size_t)C, 1, (size_t)C * N);
 }
 
 /* The running variance uses the unbiased batch variance var * N / (N - 1), as PyTorch does; the
@@ -139,29 +198,38 @@ void batchnorm_update_running(float *run_mean, float *run_var, const float *bmea
     }
 }
 
-/* dxhat = dout * gamma; dinp = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)). */
+/* dxhat = dout * gamma; dinp = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)).
+ * p->a: dout, p->b: xhat, p->var: brstd, p->out2/out3: dgamma/dbeta (may be NULL). */
+static void bn_train_back_body(const struct pw *p, size_t c0, size_t c1)
+{
+    const size_t N = (size_t)p->N;
+    for (size_t c = c0; c < c1; c++) {
+        const float *dy = p->a + c * N, *xh = p->b + c * N;
+        float *dx = p->out + c * N;
+        double sum_dy, sum_dy_xh;
+        row_sums(&sum_dy, &sum_dy_xh, dy, xh, N);
+        float k = p->gamma[c] * p->var[c];
+        float mdy = (float)(sum_dy / (double)N), mdyx = (float)(sum_dy_xh / (double)N);
+        const f32x4 vk = splat4(k), vm = splat4(mdy), vmx = splat4(mdyx);
+        size_t i = 0;
+        for (; i + 4 <= N; i += 4)
+            store4(dx + i, vk * (load4(dy + i) - vm - load4(xh + i) * vmx));
+        for (; i < N; i++)
+            dx[i] = k * (dy[i] - mdy - xh[i] * mdyx);
+        if (p->out2)
+            p->out2[c] += (float)sum_dy_xh;
+        if (p->out3)
+            p->out3[c] += (float)sum_dy;
+    }
+}
+
 void batchnorm_backward_train(float *dinp, float *dgamma, float *dbeta, const float *dout,
                               const float *xhat, const float *brstd, const float *gamma, int C,
                               int N)
 {
-    for (int c = 0; c < C; c++) {
-        const float *dy = dout + (size_t)c * N, *xh = xhat + (size_t)c * N;
-        float *dx = dinp + (size_t)c * N;
-        double sum_dy, sum_dy_xh;
-        row_sums(&sum_dy, &sum_dy_xh, dy, xh, (size_t)N);
-        float k = gamma[c] * brstd[c];
-        float mdy = (float)(sum_dy / N), mdyx = (float)(sum_dy_xh / N);
-        const f32x4 vk = splat4(k), vm = splat4(mdy), vmx = splat4(mdyx);
-        size_t i = 0;
-        for (; i + 4 <= (size_t)N; i += 4)
-            store4(dx + i, vk * (load4(dy + i) - vm - load4(xh + i) * vmx));
-        for (; i < (size_t)N; i++)
-            dx[i] = k * (dy[i] - mdy - xh[i] * mdyx);
-        if (dgamma)
-            dgamma[c] += (float)sum_dy_xh;
-        if (dbeta)
-            dbeta[c] += (float)sum_dy;
-    }
+    struct pw p = {.out = dinp, .out2 = dgamma, .out3 = dbeta, .a = dout, .b = xhat,
+                   .var = brstd, .gamma = gamma, .N = N, .body = bn_train_back_body};
+    pw_run(&p, (size_t)C, 1, (size_t)C * N);
 }
 
 /* ---- Activations --------------------------------------------------------------------------- */
@@ -172,8 +240,11 @@ static inline f32x4 select4(i32x4 m, f32x4 a, f32x4 b)
     return (f32x4)(((i32x4)a & m) | ((i32x4)b & ~m));
 }
 
-void relu_forward(float *out, const float *inp, size_t n)
+static void relu_forward_body(const struct pw *p, size_t lo, size_t hi)
 {
+    float *out = p->out + lo;
+    const float *inp = p->a + lo;
+    const size_t n = hi - lo;
     const f32x4 zero = splat4(0);
     size_t i = 0;
     for (; i + 4 <= n; i += 4) {
@@ -184,8 +255,17 @@ void relu_forward(float *out, const float *inp, size_t n)
         out[i] = inp[i] > 0 ? inp[i] : 0.0f;
 }
 
-void relu_backward(float *dinp, const float *dout, const float *out, size_t n)
+void relu_forward(float *out, const float *inp, size_t n)
 {
+    struct pw q = {.out = out, .a = inp, .body = relu_forward_body};
+    pw_run(&q, n, 16, n);
+}
+
+static void relu_backward_body(const struct pw *p, size_t lo, size_t hi)
+{
+    float *dinp = p->out + lo;
+    const float *dout = p->a + lo, *out = p->b + lo;
+    const size_t n = hi - lo;
     const f32x4 zero = splat4(0);
     size_t i = 0;
     for (; i + 4 <= n; i += 4)
@@ -194,8 +274,18 @@ void relu_backward(float *dinp, const float *dout, const float *out, size_t n)
         dinp[i] = out[i] > 0 ? dout[i] : 0.0f;
 }
 
-void leaky_relu_forward(float *out, const float *inp, float slope, size_t n)
+void relu_backward(float *dinp, const float *dout, const float *out, size_t n)
 {
+    struct pw q = {.out = dinp, .a = dout, .b = out, .body = relu_backward_body};
+    pw_run(&q, n, 16, n);
+}
+
+static void leaky_relu_forward_body(const struct pw *p, size_t lo, size_t hi)
+{
+    float *out = p->out + lo;
+    const float *inp = p->a + lo;
+    const float slope = p->slope;
+    const size_t n = hi - lo;
     const f32x4 zero = splat4(0), vs = splat4(slope);
     size_t i = 0;
     for (; i + 4 <= n; i += 4) {
@@ -206,8 +296,18 @@ void leaky_relu_forward(float *out, const float *inp, float slope, size_t n)
         out[i] = inp[i] > 0 ? inp[i] : inp[i] * slope;
 }
 
-void leaky_relu_backward(float *dinp, const float *dout, const float *out, float slope, size_t n)
+void leaky_relu_forward(float *out, const float *inp, float slope, size_t n)
 {
+    struct pw q = {.out = out, .a = inp, .slope = slope, .body = leaky_relu_forward_body};
+    pw_run(&q, n, 16, n);
+}
+
+static void leaky_relu_backward_body(const struct pw *p, size_t lo, size_t hi)
+{
+    float *dinp = p->out + lo;
+    const float *dout = p->a + lo, *out = p->b + lo;
+    const float slope = p->slope;
+    const size_t n = hi - lo;
     const f32x4 zero = splat4(0), vs = splat4(slope);
     size_t i = 0;
     for (; i + 4 <= n; i += 4) {
@@ -218,14 +318,32 @@ void leaky_relu_backward(float *dinp, const float *dout, const float *out, float
         dinp[i] = out[i] > 0 ? dout[i] : dout[i] * slope;
 }
 
-void tanh_forward(float *out, const float *inp, size_t n)
+void leaky_relu_backward(float *dinp, const float *dout, const float *out, float slope, size_t n)
 {
+    struct pw q = {.out = dinp, .a = dout, .b = out, .slope = slope, .body = leaky_relu_backward_body};
+    pw_run(&q, n, 16, n);
+}
+
+static void tanh_forward_body(const struct pw *p, size_t lo, size_t hi)
+{
+    float *out = p->out + lo;
+    const float *inp = p->a + lo;
+    const size_t n = hi - lo;
     for (size_t i = 0; i < n; i++)
         out[i] = tanhf(inp[i]);
 }
 
-void tanh_backward(float *dinp, const float *dout, const float *out, size_t n)
+void tanh_forward(float *out, const float *inp, size_t n)
 {
+    struct pw q = {.out = out, .a = inp, .body = tanh_forward_body};
+    pw_run(&q, n, 16, n);
+}
+
+static void tanh_backward_body(const struct pw *p, size_t lo, size_t hi)
+{
+    float *dinp = p->out + lo;
+    const float *dout = p->a + lo, *out = p->b + lo;
+    const size_t n = hi - lo;
     const f32x4 one = splat4(1.0f);
     size_t i = 0;
     for (; i + 4 <= n; i += 4) {
@@ -234,6 +352,12 @@ void tanh_backward(float *dinp, const float *dout, const float *out, size_t n)
     }
     for (; i < n; i++)
         dinp[i] = dout[i] * (1.0f - out[i] * out[i]);
+}
+
+void tanh_backward(float *dinp, const float *dout, const float *out, size_t n)
+{
+    struct pw q = {.out = dinp, .a = dout, .b = out, .body = tanh_backward_body};
+    pw_run(&q, n, 16, n);
 }
 
 /* ---- Adam ---------------------------------------------------------------------------------- */

@@ -565,6 +565,49 @@ START_TEST(test_activation_values)
 }
 END_TEST
 
+/* Large calls are split over threads; every element must come out exactly as with one thread
+ * (BatchNorm's sums are per channel and channels are never split). */
+START_TEST(test_pointwise_threads_identical)
+{
+    const int C = 7, N = 40003; /* 280k floats, over the threshold; ragged everywhere */
+    const size_t n = (size_t)C * N;
+    float *x = frand(n, 90, 2.0f), *dy = frand(n, 91, 1.0f);
+    float *gamma = frand((size_t)C, 92, 1.0f), *beta = frand((size_t)C, 93, 1.0f);
+    float *mean = frand((size_t)C, 94, 0.5f), *var = frand((size_t)C, 95, 0.5f);
+    for (int c = 0; c < C; c++)
+        var[c] += 1.0f;
+    float *res[2][10];
+    const int saved = ops_get_threads();
+    for (int r = 0; r < 2; r++) {
+        ops_set_threads(r == 0 ? 1 : 3);
+        for (int k = 0; k < 10; k++)
+            res[r][k] = falloc(n);
+        float *bm = falloc((size_t)C), *br = falloc((size_t)C);
+        float *dg = falloc((size_t)C), *db = falloc((size_t)C);
+        batchnorm_forward_eval(res[r][0], x, gamma, beta, mean, var, 1e-5f, C, N);
+        batchnorm_backward_eval(res[r][1], dy, gamma, var, 1e-5f, C, N);
+        batchnorm_forward_train(res[r][2], res[r][3], bm, br, x, gamma, beta, 1e-5f, C, N);
+        batchnorm_backward_train(res[r][4], dg, db, dy, res[r][3], br, gamma, C, N);
+        memcpy(res[r][4] + n - 2 * C, dg, (size_t)C * sizeof *dg); /* compare them too */
+        memcpy(res[r][4] + n - C, db, (size_t)C * sizeof *db);
+        relu_forward(res[r][5], x, n);
+        relu_backward(res[r][6], dy, x, n);
+        leaky_relu_forward(res[r][7], x, 0.2f, n);
+        leaky_relu_backward(res[r][8], dy, x, 0.2f, n);
+        tanh_forward(res[r][9], x, n);
+        tanh_backward(res[r][9], res[r][9], x, n); /* in place, after the forward */
+        free(bm), free(br), free(dg), free(db);
+    }
+    ops_set_threads(saved);
+    for (int k = 0; k < 10; k++) {
+        ck_assert_msg(memcmp(res[0][k], res[1][k], n * sizeof(float)) == 0,
+                      "pointwise result %d differs between 1 and 3 threads", k);
+        free(res[0][k]), free(res[1][k]);
+    }
+    free(x), free(dy), free(gamma), free(beta), free(mean), free(var);
+}
+END_TEST
+
 /* ---- Adam ---------------------------------------------------------------------------------- */
 
 /* lr 0.1, betas (0.9, 0.999), eps 1e-8, parameter 1.0, gradients 0.5, -0.2, 0.1 (worked in
@@ -634,6 +677,7 @@ int main(void)
     tcase_add_test(val, test_shape_infer);
     tcase_add_test(val, test_batchnorm_running_hand);
     tcase_add_test(val, test_activation_values);
+    tcase_add_test(val, test_pointwise_threads_identical);
     tcase_add_test(val, test_adam_three_steps);
     tcase_add_test(val, test_threads);
     suite_add_tcase(s, val);

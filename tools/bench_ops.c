@@ -94,6 +94,55 @@ static struct timing time_pass(const struct layer *l, const struct conv_shape *s
     return best;
 }
 
+/* The elementwise work of one step: every BatchNorm (inference form) and activation of G and D,
+ * forward and backward, on the (C, B*H*W) outputs of the layers above. Best seconds per step. */
+static struct timing time_pointwise(int batch, double min_s)
+{
+    static const struct {
+        int c, hw, bn, act; /* act: 0 relu, 1 leaky relu, 2 tanh */
+    } outs[] = {{512, 16, 1, 0},  {256, 64, 1, 0}, {128, 256, 1, 0}, {64, 1024, 1, 0},
+                {1, 4096, 0, 2},  {64, 1024, 0, 1}, {128, 256, 1, 1}, {256, 64, 1, 1},
+                {512, 16, 1, 1}};
+    const size_t nmax = (size_t)64 * 1024 * batch;
+    float *x = buf(nmax), *g = buf(nmax), *p = buf(512), *v = buf(512);
+    for (int i = 0; i < 512; i++)
+        v[i] = 1.0f + 0.5f * p[i];
+    struct timing best = {1e30, 1e30};
+    for (int round = 0; round < 7; round++) {
+        int reps = 0;
+        double t0 = clock_s(CLOCK_MONOTONIC), c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID), t;
+        do {
+            for (size_t i = 0; i < sizeof outs / sizeof outs[0]; i++) {
+                int N = outs[i].hw * batch, C = outs[i].c;
+                size_t n = (size_t)C * N;
+                if (outs[i].bn)
+                    batchnorm_forward_eval(x, x, p, p, p, v, 1e-5f, C, N);
+                if (outs[i].act == 0) {
+                    relu_forward(x, x, n);
+                    relu_backward(g, g, x, n);
+                } else if (outs[i].act == 1) {
+                    leaky_relu_forward(x, x, 0.2f, n);
+                    leaky_relu_backward(g, g, x, 0.2f, n);
+                } else {
+                    tanh_forward(x, x, n);
+                    tanh_backward(g, g, x, n);
+                }
+                if (outs[i].bn)
+                    batchnorm_backward_eval(g, g, p, v, 1e-5f, C, N);
+            }
+            reps++;
+            t = clock_s(CLOCK_MONOTONIC) - t0;
+        } while (t < min_s);
+        double c = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
+        if (t / reps < best.wall)
+            best.wall = t / reps;
+        if (c / reps < best.cpu)
+            best.cpu = c / reps;
+    }
+    free(x), free(g), free(p), free(v);
+    return best;
+}
+
 int main(int argc, char **argv)
 {
     int batch = 1, threads = 1;
@@ -140,9 +189,13 @@ int main(int argc, char **argv)
         cpu += f.cpu + b.cpu;
         total_flop += 2 * flop;
     }
-    printf("step (every layer forward + backward-data), per image: %.3f ms wall (%.1f GF/s); "
-           "CPU time / threads %.3f ms (%.1f GF/s)\n",
+    printf("convolutions of a step (every layer forward + backward-data), per image: %.3f ms wall "
+           "(%.1f GF/s); CPU time / threads %.3f ms (%.1f GF/s)\n",
            wall * 1e3 / batch, total_flop / wall * 1e-9, cpu / threads * 1e3 / batch,
            total_flop / cpu * threads * 1e-9);
+    struct timing pw = time_pointwise(batch, min_ms * 1e-3);
+    printf("BatchNorm + activations of a step (forward + backward), per image: %.3f ms wall, "
+           "CPU time / threads %.3f ms\n",
+           pw.wall * 1e3 / batch, pw.cpu / threads * 1e3 / batch);
     return 0;
 }

@@ -17,13 +17,13 @@
  * own thread (the caller's thread runs t = 0). With rowptr (nrows + 1) the ranges hold about
  * equal nonzeros, else equal rows. With one thread, or work (multiply-adds) below
  * PARALLEL_MIN_WORK, it is one plain call. */
-void gcn_parallel_range(const int64_t *rowptr, int nrows, int64_t work,
-                        void (*fn)(void *ctx, int begin, int end, int t), void *ctx);
 typedef void (*row_fn)(void *ctx, int begin, int end, int t);
+void gcn_parallel_range(const int64_t *rowptr, int nrows, int64_t work, row_fn fn, void *ctx);
 
 /* Kernels are written once as always-inline bodies taking their width as an argument, then
  * instantiated with constant widths (so accumulators live in registers and loops vectorise), each
- * twice: plain and for AVX2+FMA, picked at run time by gcn_use_avx2(). */
+ * twice: plain and for AVX2, picked at run time by gcn_use_avx2(). (FMA is allowed in those
+ * clones; GCC in ISO C mode never contracts a * b + c, clang may: last-bit differences only.) */
 #define GCN_INLINE static inline __attribute__((always_inline))
 #define GCN_PLAIN
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -59,7 +59,8 @@ GCN_INLINE float gcn_dot(const float *restrict x, const float *restrict y, const
     for (; q + 8 <= n; q += 8)
         for (int l = 0; l < 8; l++)
             lane[l] += x[q + l] * y[q + l];
-    float s = ((lane[0] + lane[4]) + (lane[1] + lane[5])) + ((lane[2] + lane[6]) + (lane[3] + lane[7]));
+    float s = ((lane[0] + lane[4]) + (lane[1] + lane[5])) +
+              ((lane[2] + lane[6]) + (lane[3] + lane[7]));
     for (; q < n; q++)
         s += x[q] * y[q];
     return s;

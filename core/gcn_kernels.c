@@ -32,7 +32,7 @@ int gcn_use_avx2(void)
 }
 
 struct row_task {
-    void (*fn)(void *ctx, int begin, int end, int t);
+    row_fn fn;
     void *ctx;
     int begin, end, t;
 };
@@ -58,8 +58,7 @@ static int row_at(const int64_t *rowptr, int nrows, int64_t target)
     return lo;
 }
 
-void gcn_parallel_range(const int64_t *rowptr, int nrows, int64_t work,
-                        void (*fn)(void *ctx, int begin, int end, int t), void *ctx)
+void gcn_parallel_range(const int64_t *rowptr, int nrows, int64_t work, row_fn fn, void *ctx)
 {
     int nthreads = gcn_threads;
     if (nthreads <= 1 || work < PARALLEL_MIN_WORK || nrows < nthreads) {

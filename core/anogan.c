@@ -427,7 +427,7 @@ enum status anogan_score(struct anogan_ctx *c, const float *x, int B, const uint
                                .weight_decay = 0.0f};
     struct anogan_result step_res[c->max_batch > 0 ? c->max_batch : 1];
     for (int t = 1; t <= search->iterations; t++) {
-        if (cancel && *cancel)
+        if (cancel && __atomic_load_n(cancel, __ATOMIC_RELAXED))
             return status_fail(STATUS_CANCELLED, "search cancelled");
         int na = 0;
         for (int b = 0; b < B; b++)

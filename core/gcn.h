@@ -8,9 +8,10 @@
  * Tensors are row-major float32: W0 (F, H), W1 (H, C), hidden (N, H), logits and prob (N, C),
  * i.e. the same layouts as PyTorch's `X @ W0` so the golden file's tensors load as they are.
  *
- * Threads: gcn_set_threads() sets how many threads the large sparse products may use (default 1;
- * small graphs such as Cora stay on the calling thread either way). A struct gcn and a
- * struct gcn_cache are read-only once built, so any number of threads may use them together. */
+ * Threads: gcn_set_threads() sets how many threads the large products may use (default 1; small
+ * graphs such as Cora stay on the calling thread either way); call it once at start-up, before
+ * other threads use the module. A struct gcn and a struct gcn_cache are read-only once built, so
+ * any number of threads may use them together, and every call allocates its own scratch. */
 #ifndef INSPECTD_GCN_H
 #define INSPECTD_GCN_H
 

@@ -11,12 +11,15 @@
 #include "gcn.h"
 
 #define GCN_MAX_THREADS 64
-#define PARALLEL_MIN_WORK (1 << 18) /* multiply-adds below which threads cost more than they save */
+/* Multiply-adds (a few ms of work) below which starting threads costs more than it saves, on a
+ * busy machine most of all; tests lower it to reach the threaded paths on small inputs. */
+#define GCN_PARALLEL_MIN_WORK (1 << 22)
+void gcn_set_parallel_min_work(int64_t work);
 
 /* Runs fn(ctx, begin, end, t) over [0, nrows) split into gcn_get_threads() ranges, each on its
  * own thread (the caller's thread runs t = 0). With rowptr (nrows + 1) the ranges hold about
- * equal nonzeros, else equal rows. With one thread, or work (multiply-adds) below
- * PARALLEL_MIN_WORK, it is one plain call. */
+ * equal nonzeros, else equal rows. With one thread, or work (multiply-adds) below the
+ * threshold, it is one plain call. */
 typedef void (*row_fn)(void *ctx, int begin, int end, int t);
 void gcn_parallel_range(const int64_t *rowptr, int nrows, int64_t work, row_fn fn, void *ctx);
 

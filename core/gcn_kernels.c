@@ -8,6 +8,12 @@
 #include <string.h>
 
 static int gcn_threads = 1;
+static int64_t parallel_min_work = GCN_PARALLEL_MIN_WORK;
+
+void gcn_set_parallel_min_work(int64_t work)
+{
+    parallel_min_work = work < 0 ? 0 : work;
+}
 
 void gcn_set_threads(int n)
 {
@@ -22,10 +28,9 @@ int gcn_get_threads(void)
 int gcn_use_avx2(void)
 {
 #if GCN_HAVE_AVX2_CLONES
-    static int cached = -1;
-    if (cached < 0)
-        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    return cached;
+    /* Reads flags the runtime filled in at start-up: cheap, and no shared state of ours (a
+     * cached answer would be a data race between server workers). */
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 #else
     return 0;
 #endif
@@ -61,7 +66,7 @@ static int row_at(const int64_t *rowptr, int nrows, int64_t target)
 void gcn_parallel_range(const int64_t *rowptr, int nrows, int64_t work, row_fn fn, void *ctx)
 {
     int nthreads = gcn_threads;
-    if (nthreads <= 1 || work < PARALLEL_MIN_WORK || nrows < nthreads) {
+    if (nthreads <= 1 || work < parallel_min_work || nrows < nthreads) {
         fn(ctx, 0, nrows, 0);
         return;
     }
@@ -196,7 +201,7 @@ void gcn_spmm_t_acc(float *out, const struct csr *a, const float *vals, const fl
     size_t per = (size_t)a->ncols * w;
     row_fn fn = spmm_pick(w, 1);
     /* Private accumulators pay only when the output is small next to the work. */
-    if (nt > 1 && a->nnz * w >= PARALLEL_MIN_WORK && per * 8 <= (size_t)(a->nnz * w))
+    if (nt > 1 && a->nnz * w >= parallel_min_work && per * 8 <= (size_t)(a->nnz * w))
         c.priv = calloc((size_t)(nt - 1) * per, sizeof *c.priv);
     if (!c.priv) {
         fn(&c, 0, a->nrows, 0);

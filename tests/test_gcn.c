@@ -130,11 +130,44 @@ END_TEST
 
 START_TEST(test_kernels_threaded)
 {
-    /* Large enough (nnz * width above the threshold) to take the threaded paths. */
-    struct graph *g = random_graph(20000, 16, 40, 3, 12);
+    /* With the work threshold at 0 every kernel takes its threaded path. */
+    gcn_set_parallel_min_work(0);
+    struct graph *g = random_graph(3001, 16, 40, 3, 12);
     check_kernels(g, 16, 1);
     check_kernels(g, 16, 3);
     check_kernels(g, 32, 2);
+    check_kernels(g, 9, 4);
+    /* Dropout masks and the whole gradient do not depend on the thread count. */
+    const int64_t n = 100001;
+    float *x = falloc((size_t)n), *y1 = falloc((size_t)n), *y3 = falloc((size_t)n);
+    tu_fill_uniform(x, (size_t)n, 9, 1.0f);
+    gcn_set_threads(1);
+    gcn_dropout(y1, x, n, 0.5f, 77);
+    gcn_set_threads(3);
+    gcn_dropout(y3, x, n, 0.5f, 77);
+    ck_assert_int_eq(memcmp(y1, y3, (size_t)n * sizeof *y1), 0);
+    struct gcn *m = NULL;
+    struct gcn_work *w = NULL;
+    struct rng r;
+    ck_assert_int_eq(gcn_create(&m, g->nfeatures, 16, g->nclasses), STATUS_OK);
+    rng_seed(&r, 5);
+    gcn_init_glorot(m, &r);
+    ck_assert_int_eq(gcn_work_create(&w, m, g), STATUS_OK);
+    const size_t np = (size_t)g->nfeatures * 16 + 16 * (size_t)g->nclasses;
+    float *g1 = falloc(np), *g3 = falloc(np);
+    for (int t = 1; t <= 3; t += 2) {
+        gcn_set_threads(t);
+        rng_seed(&r, 6);
+        float *gr = t == 1 ? g1 : g3;
+        gcn_loss_grad(gr, gr + (size_t)g->nfeatures * 16, NULL, w, m, g, g->train, g->ntrain, 0.5f,
+                      &r, 5e-4f);
+    }
+    ck_assert_double_lt(tu_nmse(g3, g1, np), 1e-10);
+    gcn_set_threads(1);
+    gcn_set_parallel_min_work(GCN_PARALLEL_MIN_WORK);
+    free(x), free(y1), free(y3), free(g1), free(g3);
+    gcn_work_free(w);
+    gcn_free(m);
     graph_free(g);
 }
 END_TEST

@@ -9,7 +9,8 @@
  * OVERWRITE their output gradient (dinp = ...); backward-weight kernels ACCUMULATE (dweight +=),
  * so a caller can sum gradients over several passes and zeroes them itself.
  *
- * Each fast kernel (ops.c: im2col/col2im + OpenBLAS sgemm) has a naive twin with the suffix _ref
+ * Each fast kernel (ops*.c: im2col/col2im + OpenBLAS sgemm, or a small-N AVX2/FMA kernel chosen
+ * at run time where OpenBLAS is slow) has a naive twin with the suffix _ref
  * (ops_ref.c: the definition, loop by loop). Tests check fast against _ref on random shapes, _ref
  * against PyTorch's golden vectors, and every backward against central finite differences.
  *
@@ -113,7 +114,8 @@ void adam_step(float *param, const float *grad, float *m, float *v, size_t n,
                const struct adam_config *cfg, int t);
 
 /* ---- Threads ------------------------------------------------------------------------------ */
-/* Threads the BLAS backend may use for one call (>= 1). Global to the process. */
+/* Threads one kernel call may use (>= 1; default: the CPU count). The work is split over a
+ * persistent pool above OpenBLAS, which itself runs single-threaded. Global to the process. */
 void ops_set_threads(int n);
 int ops_get_threads(void);
 

@@ -16,10 +16,11 @@
 #define GCN_PARALLEL_MIN_WORK (1 << 22)
 void gcn_set_parallel_min_work(int64_t work);
 
-/* Runs fn(ctx, begin, end, t) over [0, nrows) split into gcn_get_threads() ranges, each on its
- * own thread (the caller's thread runs t = 0). With rowptr (nrows + 1) the ranges hold about
- * equal nonzeros, else equal rows. With one thread, or work (multiply-adds) below the
- * threshold, it is one plain call. */
+/* Runs fn(ctx, begin, end, t) over [0, nrows) cut into chunks that gcn_get_threads() threads
+ * take in turn (t: the thread, 0 = the caller's; a thread may get several chunks, so fn must
+ * only accumulate into per-t state). With rowptr (nrows + 1) chunks hold about equal nonzeros,
+ * else equal rows. With one thread, or work (multiply-adds) below the threshold, it is one
+ * plain call fn(ctx, 0, nrows, 0). */
 typedef void (*row_fn)(void *ctx, int begin, int end, int t);
 void gcn_parallel_range(const int64_t *rowptr, int nrows, int64_t work, row_fn fn, void *ctx);
 

@@ -4,6 +4,7 @@
 #include "gcn_impl.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,18 +37,24 @@ int gcn_use_avx2(void)
 #endif
 }
 
-struct row_task {
+/* One parallel call: the rows are cut into many more chunks than threads, and every thread takes
+ * the next chunk from a shared counter until none is left. On a machine shared with other work a
+ * thread that loses its core for a while then holds up only the chunk it is in, not a fixed
+ * half of the rows. */
+#define CHUNKS_PER_THREAD 16
+
+struct parallel_job {
     row_fn fn;
     void *ctx;
-    int begin, end, t;
+    const int64_t *rowptr; /* NULL: chunks of equal rows */
+    int nrows, nchunks;
+    atomic_int next;
 };
 
-static void *row_task_run(void *arg)
-{
-    struct row_task *k = arg;
-    k->fn(k->ctx, k->begin, k->end, k->t);
-    return NULL;
-}
+struct worker {
+    struct parallel_job *job;
+    int t;
+};
 
 /* First row r with rowptr[r] >= target. */
 static int row_at(const int64_t *rowptr, int nrows, int64_t target)
@@ -63,35 +70,48 @@ static int row_at(const int64_t *rowptr, int nrows, int64_t target)
     return lo;
 }
 
+/* Start row of chunk c (c = nchunks gives nrows): equal nonzeros when rowptr is given. */
+static int chunk_start(const struct parallel_job *j, int c)
+{
+    if (c >= j->nchunks)
+        return j->nrows;
+    if (j->rowptr)
+        return row_at(j->rowptr, j->nrows, j->rowptr[j->nrows] / j->nchunks * c);
+    return (int)((int64_t)j->nrows * c / j->nchunks);
+}
+
+static void *worker_run(void *arg)
+{
+    struct worker *w = arg;
+    struct parallel_job *j = w->job;
+    for (int c; (c = atomic_fetch_add(&j->next, 1)) < j->nchunks;) {
+        int begin = chunk_start(j, c), end = chunk_start(j, c + 1);
+        if (end > begin)
+            j->fn(j->ctx, begin, end, w->t);
+    }
+    return NULL;
+}
+
 void gcn_parallel_range(const int64_t *rowptr, int nrows, int64_t work, row_fn fn, void *ctx)
 {
     int nthreads = gcn_threads;
-    if (nthreads <= 1 || work < parallel_min_work || nrows < nthreads) {
+    if (nthreads <= 1 || work < parallel_min_work || nrows < nthreads * CHUNKS_PER_THREAD) {
         fn(ctx, 0, nrows, 0);
         return;
     }
-    struct row_task task[GCN_MAX_THREADS];
+    struct parallel_job job = {fn, ctx, rowptr, nrows, nthreads * CHUNKS_PER_THREAD, 0};
+    struct worker w[GCN_MAX_THREADS];
     pthread_t tid[GCN_MAX_THREADS];
     int started[GCN_MAX_THREADS] = {0};
-    int prev = 0;
-    for (int t = 0; t < nthreads; t++) {
-        int end = (int)((int64_t)nrows * (t + 1) / nthreads);
-        if (rowptr && t < nthreads - 1) /* equal nonzeros rather than equal rows */
-            end = row_at(rowptr, nrows, rowptr[nrows] / nthreads * (t + 1));
-        if (end < prev)
-            end = prev;
-        task[t] = (struct row_task){fn, ctx, prev, end, t};
-        prev = end;
-    }
+    for (int t = 0; t < nthreads; t++)
+        w[t] = (struct worker){&job, t};
+    /* A thread that cannot be started is no loss of work: the others take its chunks. */
     for (int t = 1; t < nthreads; t++)
-        started[t] = pthread_create(&tid[t], NULL, row_task_run, &task[t]) == 0;
-    row_task_run(&task[0]);
-    for (int t = 1; t < nthreads; t++) {
+        started[t] = pthread_create(&tid[t], NULL, worker_run, &w[t]) == 0;
+    worker_run(&w[0]);
+    for (int t = 1; t < nthreads; t++)
         if (started[t])
             pthread_join(tid[t], NULL);
-        else
-            row_task_run(&task[t]); /* could not start a thread: do its share here */
-    }
 }
 
 /* ---- A · B ---------------------------------------------------------------------------------- */

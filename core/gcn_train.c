@@ -171,8 +171,11 @@ float gcn_loss_grad(float *dw0, float *dw1, float *acc, struct gcn_work *w, cons
         for (int j = 0; j < C; j++) /* (softmax - onehot) / n */
             z[j] = (float)(z[j] / se / n);
         z[y] -= 1.0f / (float)n;
-        for (int64_t q = g->adj.rowptr[i]; q < g->adj.rowptr[i + 1]; q++)
+        for (int64_t q = g->adj.rowptr[i]; q < g->adj.rowptr[i + 1]; q++) {
+            if (q + 8 < g->adj.rowptr[i + 1]) /* the scattered rows are cache misses on big graphs */
+                __builtin_prefetch(dhw + (size_t)g->adj.col[q + 8] * C, 1);
             gcn_axpy(dhw + (size_t)g->adj.col[q] * C, g->adj.val[q], z, C);
+        }
     }
     loss /= n;
 
@@ -219,12 +222,31 @@ static double now_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+static int cmp_i32(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The node list in ascending order: the loss then walks Â's rows (and the hidden rows they
+ * gather) front to back instead of at random, which matters on large graphs. */
+static int32_t *sorted_copy(const int32_t *ids, int n)
+{
+    int32_t *c = malloc((size_t)(n > 0 ? n : 1) * sizeof *c);
+    if (c && n > 0) {
+        memcpy(c, ids, (size_t)n * sizeof *c);
+        qsort(c, (size_t)n, sizeof *c, cmp_i32);
+    }
+    return c;
+}
+
 enum status gcn_train(struct gcn **out, struct gcn_train_result *res, const struct graph *g,
                       const struct gcn_train_config *cfg, gcn_progress_fn progress, void *user)
 {
     struct gcn *m = NULL;
     struct gcn_work *w = NULL;
     float *adam_m = NULL, *adam_v = NULL, *hist = NULL;
+    int32_t *train = NULL, *val = NULL;
     enum status s = STATUS_OK;
     struct rng r;
     *out = NULL;
@@ -245,7 +267,9 @@ enum status gcn_train(struct gcn **out, struct gcn_train_result *res, const stru
     adam_m = calloc(np, sizeof *adam_m);
     adam_v = calloc(np, sizeof *adam_v);
     hist = malloc((size_t)cfg->epochs * sizeof *hist);
-    if (!adam_m || !adam_v || !hist) {
+    train = sorted_copy(g->train, g->ntrain);
+    val = sorted_copy(g->val, g->nval);
+    if (!adam_m || !adam_v || !hist || !train || !val) {
         s = status_fail(STATUS_NOMEM, "gcn training: out of memory");
         goto fail;
     }
@@ -259,7 +283,7 @@ enum status gcn_train(struct gcn **out, struct gcn_train_result *res, const stru
         struct gcn_epoch e = {.epoch = ep + 1};
         const double step0 = now_seconds();
         e.train_loss = gcn_loss_grad(w->grad, w->grad + (size_t)m->nfeatures * m->nhidden,
-                                     &e.train_acc, w, m, g, g->train, g->ntrain, cfg->dropout, &r,
+                                     &e.train_acc, w, m, g, train, g->ntrain, cfg->dropout, &r,
                                      cfg->weight_decay);
         if (!isfinite(e.train_loss)) {
             s = status_fail(STATUS_NUMERIC, "gcn training diverged at epoch %d (loss %g)", ep + 1,
@@ -268,7 +292,7 @@ enum status gcn_train(struct gcn **out, struct gcn_train_result *res, const stru
         }
         adam_step(m->params, w->grad, adam_m, adam_v, np, &adam, ep + 1);
         e.step_seconds = now_seconds() - step0;
-        eval_nodes(&e.val_loss, &e.val_acc, w, m, g, g->val, g->nval);
+        eval_nodes(&e.val_loss, &e.val_acc, w, m, g, val, g->nval);
         e.seconds = now_seconds() - t0;
         if (progress && progress(&e, user)) {
             s = status_fail(STATUS_CANCELLED, "gcn training stopped at epoch %d", ep + 1);
@@ -309,5 +333,7 @@ fail:
     free(adam_m);
     free(adam_v);
     free(hist);
+    free(train);
+    free(val);
     return s;
 }

@@ -253,7 +253,7 @@ static enum status load_idx(struct dataset *ds, const struct dataset_options *op
             maxl = yi.data[i] > maxl ? yi.data[i] : maxl;
         ds->nclasses = maxl + 1;
         for (int i = 0; i < ds->nclasses; i++) {
-            char name[8];
+            char name[16]; /* an int in decimal, whatever the compiler assumes of its range */
             snprintf(name, sizeof name, "%d", i);
             if (!(ds->class_names[i] = strdup(name))) {
                 st = status_fail(STATUS_NOMEM, "out of memory");

@@ -178,7 +178,11 @@ static int parse(struct train_args *a, int argc, char **argv, bool encoder)
         return 2;
     }
     /* files beside the output: X.ckpt.safetensors, X.losses.csv, X-gan-e005.png */
-    char base[4096];
+    char base[4000]; /* leaves room for the suffixes in the 4096-byte paths below */
+    if (strlen(a->out) >= sizeof base) {
+        fprintf(stderr, "inspectd train: --out path too long\n");
+        return 2;
+    }
     snprintf(base, sizeof base, "%s", a->out);
     size_t bl = strlen(base);
     if (bl > 12 && !strcmp(base + bl - 12, ".safetensors"))

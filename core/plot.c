@@ -189,6 +189,7 @@ enum status plot_histogram(struct image *img, const float *scores, const int *la
         total[c]++;
         top = count[c][k] > top ? count[c][k] : top;
     }
+    top = (top + 3) / 4 * 4; /* whole counts at every tick */
     enum status s = canvas(img, title);
     if (s)
         return s;

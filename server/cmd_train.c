@@ -48,6 +48,7 @@ static void usage(FILE *f, bool encoder)
                 "  --label-smooth S    same as --real-label 1-S\n"
                 "  --mean M --std S    preprocessing x = (pixel - M) / S (default 0.5, 0.5: [-1, 1])\n"
                 "  --zdim N --width N  latent size and base width (default 20, 64: the seed's)\n"
+                "  --lambda L          weight of the feature term in the score (default 0.1)\n"
                 "  --encoder-epochs N  then train an f-AnoGAN encoder (default 15; 0 = none)\n"
                 "  --init pytorch|dcgan  weight init: PyTorch's layer default (kaiming-uniform, as\n"
                 "                      the seed's code; default) or DCGAN's N(0, 0.02)\n");
@@ -70,7 +71,7 @@ static void usage(FILE *f, bool encoder)
 enum {
     O_EPOCHS = 256, O_BATCH, O_SEED, O_LRG, O_LRD, O_LRE, O_BETAS, O_REAL, O_SMOOTH, O_MEAN,
     O_STD, O_ZDIM, O_WIDTH, O_HOLDOUT, O_PCT, O_ENC_EPOCHS, O_KAPPA, O_CKPT_EVERY, O_RESUME,
-    O_OUT, O_MODEL, O_NAME, O_RECIPE, O_THREADS, O_NOSAMPLES, O_HELP, O_DATA, O_INIT
+    O_OUT, O_MODEL, O_NAME, O_RECIPE, O_THREADS, O_NOSAMPLES, O_HELP, O_DATA, O_INIT, O_LAMBDA
 };
 
 static const struct option options[] = {
@@ -84,7 +85,8 @@ static const struct option options[] = {
     {"model", 1, 0, O_MODEL}, {"name", 1, 0, O_NAME}, {"recipe", 1, 0, O_RECIPE},
     {"threads", 1, 0, O_THREADS}, {"no-samples", 0, 0, O_NOSAMPLES}, {"help", 0, 0, O_HELP},
     {"data", 1, 0, O_DATA}, {"split", 1, 0, O_DATA}, {"classes", 1, 0, O_DATA},
-    {"range", 1, 0, O_DATA}, {"limit", 1, 0, O_DATA}, {"init", 1, 0, O_INIT}, {0, 0, 0, 0}};
+    {"range", 1, 0, O_DATA}, {"limit", 1, 0, O_DATA}, {"init", 1, 0, O_INIT},
+    {"lambda", 1, 0, O_LAMBDA}, {0, 0, 0, 0}};
 
 /* Parses argv into a; returns -1 to continue, else the exit status. */
 static int parse(struct train_args *a, int argc, char **argv, bool encoder)
@@ -133,6 +135,7 @@ static int parse(struct train_args *a, int argc, char **argv, bool encoder)
         case O_STD: bad = train_cli_float(optarg, 1e-6, 1e6, &a->arch.std); break;
         case O_ZDIM: bad = train_cli_int(optarg, 1, 4096, &a->arch.zdim); break;
         case O_WIDTH: bad = train_cli_int(optarg, 1, 1024, &a->arch.width); break;
+        case O_LAMBDA: bad = train_cli_float(optarg, 0, 1, &a->arch.lambda); break;
         case O_HOLDOUT: bad = train_cli_float(optarg, 0, 0.9, &a->holdout); break;
         case O_PCT: bad = train_cli_float(optarg, 1e-3, 100, &a->percentile); break;
         case O_ENC_EPOCHS: bad = train_cli_int(optarg, 0, 1000000, &enc_epochs); break;

@@ -24,7 +24,7 @@ struct train_args {
     const char *out, *model, *name, *recipe, *init;
     float holdout, percentile;
     int threads;
-    bool resume, samples;
+    bool resume, samples, lambda_set;
     char ckpt[4096], csv[4096], prefix[4096];
 };
 
@@ -53,7 +53,9 @@ static void usage(FILE *f, bool encoder)
                 "  --init pytorch|dcgan  weight init: PyTorch's layer default (kaiming-uniform, as\n"
                 "                      the seed's code; default) or DCGAN's N(0, 0.02)\n");
     else
-        fprintf(f, "  --epochs N          encoder epochs (default 15)\n");
+        fprintf(f, "  --epochs N          encoder epochs (default 15; 0 = keep the encoder and only\n"
+                   "                      recalibrate)\n"
+                   "  --lambda L          change the score's feature weight (then recalibrated)\n");
     fprintf(f,
             "  --lr-e LR           encoder Adam learning rate (default 2e-4, betas 0.5,0.999)\n"
             "  --kappa K           weight of the feature term of izi_f (default 1)\n"
@@ -135,7 +137,10 @@ static int parse(struct train_args *a, int argc, char **argv, bool encoder)
         case O_STD: bad = train_cli_float(optarg, 1e-6, 1e6, &a->arch.std); break;
         case O_ZDIM: bad = train_cli_int(optarg, 1, 4096, &a->arch.zdim); break;
         case O_WIDTH: bad = train_cli_int(optarg, 1, 1024, &a->arch.width); break;
-        case O_LAMBDA: bad = train_cli_float(optarg, 0, 1, &a->arch.lambda); break;
+        case O_LAMBDA:
+            bad = train_cli_float(optarg, 0, 1, &a->arch.lambda);
+            a->lambda_set = true;
+            break;
         case O_HOLDOUT: bad = train_cli_float(optarg, 0, 0.9, &a->holdout); break;
         case O_PCT: bad = train_cli_float(optarg, 1e-3, 100, &a->percentile); break;
         case O_ENC_EPOCHS: bad = train_cli_int(optarg, 0, 1000000, &enc_epochs); break;
@@ -284,8 +289,12 @@ static int run(struct train_args *a, struct anogan *m, struct train_state *state
     if (encoder) {
         char prev[256];
         snprintf(prev, sizeof prev, "%s", m->trained);
-        snprintf(m->trained, sizeof m->trained, "%.150s; + encoder %d epochs on %zu images",
-                 prev, a->cfg.encoder_epochs, train.count);
+        if (a->cfg.encoder_epochs > 0)
+            snprintf(m->trained, sizeof m->trained, "%.150s; + encoder %d epochs on %zu images",
+                     prev, a->cfg.encoder_epochs, train.count);
+        else
+            snprintf(m->trained, sizeof m->trained, "%.150s; recalibrated, lambda %g", prev,
+                     m->cfg.lambda);
     } else {
         snprintf(m->trained, sizeof m->trained,
                  "inspectd train anogan (recipe %s): %zu images of %.120s, %d GAN epochs, %d "
@@ -343,6 +352,8 @@ static int start(struct anogan **m, struct train_state *state, struct train_args
             return 1;
         }
         state->phase = TRAIN_PHASE_ENCODER;
+        if (a->lambda_set) /* the score's weighting lives in the model; recalibration follows */
+            (*m)->cfg.lambda = a->arch.lambda;
         return 0;
     }
     if ((st = anogan_create(m, &a->arch, a->cfg.seed))) {

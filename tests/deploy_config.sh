@@ -169,6 +169,9 @@ if [ -n "$BIN" ] && command -v dpkg >/dev/null && command -v ldd >/dev/null; the
         path=$(ldd "$BIN" | awk -v l="$lib" '$1 == l { print $3 }')
         [ -n "$path" ] || { fail "ldd cannot resolve $lib"; continue; }
         pkg=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null | head -1 | cut -d: -f1)
+        case "$lib" in
+            libasan.so* | libubsan.so* | libtsan.so*) continue ;; # a sanitizer build, not the image's
+        esac
         case "$pkg" in
             libc6 | "") ;; # in every Debian image
             *) grep -qw -- "$pkg" <<<"$pkgs" || fail "Dockerfile: runtime stage lacks $pkg (for $lib)" ;;

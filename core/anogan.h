@@ -55,7 +55,7 @@ struct anogan {
     struct anogan_calibration cal;
     char name[64];      /* model name: metadata "name", else the file's base name */
     char sha256[65];    /* of the file it was loaded from ("" if built in memory) */
-    char trained[256];  /* free-text provenance from metadata "trained" ("" if none) */
+    char trained[1024]; /* free-text provenance from metadata "trained" ("" if none) */
 };
 
 /* A model with the given architecture and freshly initialised weights (DCGAN init, seeded),

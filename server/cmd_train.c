@@ -287,13 +287,13 @@ static int run(struct train_args *a, struct anogan *m, struct train_state *state
         fprintf(stderr, "no hold-out (--holdout 0): the model is not calibrated\n");
     }
     if (encoder) {
-        char prev[256];
+        char prev[sizeof m->trained];
         snprintf(prev, sizeof prev, "%s", m->trained);
         if (a->cfg.encoder_epochs > 0)
-            snprintf(m->trained, sizeof m->trained, "%.150s; + encoder %d epochs on %zu images",
+            snprintf(m->trained, sizeof m->trained, "%.900s; + encoder %d epochs on %zu images",
                      prev, a->cfg.encoder_epochs, train.count);
         else
-            snprintf(m->trained, sizeof m->trained, "%.150s; recalibrated, lambda %g", prev,
+            snprintf(m->trained, sizeof m->trained, "%.900s; recalibrated, lambda %g", prev,
                      m->cfg.lambda);
     } else {
         snprintf(m->trained, sizeof m->trained,

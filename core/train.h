@@ -117,12 +117,17 @@ enum status train_save_samples(struct anogan *m, uint64_t seed, int n, const cha
  * G(E(x)): what the encoder has learned. */
 enum status train_save_reconstructions(struct anogan *m, const float *x, int n, const char *path);
 
+/* Called after each batch of train_score_dataset: done of total images scored, seconds since
+ * the start. */
+typedef void (*train_score_progress_fn)(void *user, size_t done, size_t total, double seconds);
+
 /* Scores every image of data with search, in batches of `batch`; image i is seeded by its
  * source index, so a score does not depend on the batch. res[data->count]; *seconds receives
- * the wall time. cancel may be NULL. */
+ * the wall time. cancel, seconds and progress may be NULL. */
 enum status train_score_dataset(struct anogan_result *res, struct anogan *m,
                                 const struct dataset *data, const struct anogan_search *search,
-                                int batch, double *seconds, volatile int *cancel);
+                                int batch, double *seconds, volatile int *cancel,
+                                train_score_progress_fn progress, void *user);
 
 /* Scores the held-out normal images and stores in m->cal the threshold at `percentile` of their
  * scores, their distribution and the search used. what: free text on where they came from. */

@@ -9,7 +9,8 @@
 
 enum status train_score_dataset(struct anogan_result *res, struct anogan *m,
                                 const struct dataset *data, const struct anogan_search *search,
-                                int batch, double *seconds, volatile int *cancel)
+                                int batch, double *seconds, volatile int *cancel,
+                                train_score_progress_fn progress, void *user)
 {
     ASSERT(batch > 0);
     if (data->image_floats != anogan_image_size(m))
@@ -32,6 +33,11 @@ enum status train_score_dataset(struct anogan_result *res, struct anogan *m,
                          NULL, cancel);
         if (s)
             goto done;
+        if (progress) {
+            clock_gettime(CLOCK_MONOTONIC, &t1);
+            progress(user, k + (size_t)nb, data->count,
+                     (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));
+        }
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     if (seconds)
@@ -58,7 +64,7 @@ enum status train_calibrate(struct anogan *m, const struct dataset *holdout,
         s = status_fail(STATUS_NOMEM, "out of memory");
         goto done;
     }
-    if ((s = train_score_dataset(res, m, holdout, search, 32, NULL, NULL)))
+    if ((s = train_score_dataset(res, m, holdout, search, 32, NULL, NULL, NULL, NULL)))
         goto done;
     double sum = 0, sum2 = 0, mx = -INFINITY;
     for (size_t i = 0; i < n; i++) {

@@ -260,7 +260,12 @@ int cmd_eval_anogan(int argc, char **argv)
             anogan_init_name(s.init), s.iterations, s.lr, a.batch);
     train_cli_catch_signals(&train_cli_cancel);
     double seconds = 0;
-    if (train_score_dataset(res, m, &ds, &s, a.batch, &seconds, &train_cli_cancel)) {
+    struct train_cli_progress prog;
+    train_cli_progress_init(&prog, stderr);
+    enum status st = train_score_dataset(res, m, &ds, &s, a.batch, &seconds, &train_cli_cancel,
+                                         train_cli_score_progress, &prog);
+    train_cli_progress_end(&prog);
+    if (st) {
         fprintf(stderr, "inspectd eval: %s\n", status_message());
         goto done;
     }

@@ -347,7 +347,7 @@ START_TEST(test_calibrate_and_pictures)
     ck_assert_str_eq(cal->data, "24 synthetic");
     /* the threshold separates the held-out scores as a 90th percentile should */
     struct anogan_result *res = malloc(24 * sizeof *res);
-    ck_assert_int_eq(train_score_dataset(res, m, &ds, &search, 5, NULL, NULL), STATUS_OK);
+    ck_assert_int_eq(train_score_dataset(res, m, &ds, &search, 5, NULL, NULL, NULL, NULL), STATUS_OK);
     int above = 0;
     for (int i = 0; i < 24; i++)
         above += res[i].score > cal->threshold;

@@ -3,11 +3,12 @@
  * rejection naming its node, pair or column. The matrices are built by graph_build.c. */
 #include "graph_impl.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "file.h"
 
 /* ---- Assembly ------------------------------------------------------------------------------- */
 
@@ -99,40 +100,6 @@ fail:
     return st;
 }
 
-/* Reads a whole file; *buf NULL and STATUS_OK when optional and the file does not exist. */
-static enum status read_file(char **buf, size_t *len, const char *path, int optional)
-{
-    *buf = NULL;
-    *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        if (optional && errno == ENOENT)
-            return STATUS_OK;
-        return status_fail(STATUS_IO, "%s: %s", path, strerror(errno));
-    }
-    size_t cap = 0;
-    for (;;) {
-        if (!graph_grow((void **)buf, &cap, *len + 65536, 1)) {
-            fclose(f);
-            free(*buf);
-            *buf = NULL;
-            return status_fail(STATUS_NOMEM, "%s: out of memory", path);
-        }
-        size_t got = fread(*buf + *len, 1, cap - *len, f);
-        *len += got;
-        if (got == 0)
-            break;
-    }
-    int err = ferror(f);
-    fclose(f);
-    if (err) {
-        free(*buf);
-        *buf = NULL;
-        return status_fail(STATUS_IO, "%s: read error", path);
-    }
-    return STATUS_OK;
-}
-
 enum status graph_load(struct graph **out, struct graph_report *report, const char *dir)
 {
     static const char *files[5] = {"features.svm", "edges.tsv", "train.idx", "val.idx", "test.idx"};
@@ -143,7 +110,9 @@ enum status graph_load(struct graph **out, struct graph_report *report, const ch
     *out = NULL;
     for (int i = 0; i < 5 && st == STATUS_OK; i++) {
         snprintf(path, sizeof path, "%s/%s", dir, files[i]);
-        st = read_file(&buf[i], &len[i], path, i > 0);
+        st = file_read_all((uint8_t **)&buf[i], &len[i], path, SIZE_MAX - 1);
+        if (st == STATUS_NOT_FOUND && i > 0) /* only features.svm is required */
+            st = STATUS_OK;
     }
     if (st == STATUS_OK) {
         /* The dataset name is the folder's base name, trailing slashes ignored. */

@@ -7,14 +7,12 @@
  * the header allows. */
 #include "idx.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 #include <zlib.h>
 
+#include "file.h"
 #include "idx_decode.h"
 
 #define IDX_TYPE_UBYTE 0x08
@@ -199,45 +197,16 @@ enum status idx_load(struct idx *out, const char *path)
     ASSERT(out && path);
     memset(out, 0, sizeof *out);
     uint8_t *buf = NULL;
-    enum status s;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return status_fail(errno == ENOENT ? STATUS_NOT_FOUND : STATUS_IO, "%s: %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        s = status_fail(STATUS_IO, "%s: not a readable regular file", path);
-        goto done;
-    }
-    if ((uint64_t)sb.st_size > (uint64_t)IDX_MAX_BYTES + IDX_HEADER_MAX) {
-        s = status_fail(STATUS_RANGE, "%s: %lld bytes, above the IDX limit", path, (long long)sb.st_size);
-        goto done;
-    }
-    size_t size = (size_t)sb.st_size, got = 0;
-    buf = malloc(size ? size : 1);
-    if (!buf) {
-        s = status_fail(STATUS_NOMEM, "%s: out of memory for %zu bytes", path, size);
-        goto done;
-    }
-    while (got < size) {
-        ssize_t r = read(fd, buf + got, size - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            s = status_fail(STATUS_IO, "%s: %s", path, r < 0 ? strerror(errno) : "file shrank while reading");
-            goto done;
-        }
-        got += (size_t)r;
-    }
+    size_t size = 0;
+    enum status s = file_read_all(&buf, &size, path, (size_t)IDX_MAX_BYTES + IDX_HEADER_MAX);
+    if (s)
+        return s;
     if (size >= 2 && buf[0] == 0x1f && buf[1] == 0x8b) {
         s = idx_decode(out, buf, size, path);
-    } else {
-        s = adopt(out, buf, size, path);
-        buf = NULL; /* adopted or freed */
+        free(buf);
+        return s;
     }
-done:
-    free(buf);
-    close(fd);
-    return s;
+    return adopt(out, buf, size, path); /* adopted or freed */
 }
 
 void idx_free(struct idx *x)

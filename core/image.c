@@ -15,6 +15,8 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "file.h"
+
 /* Largest side stb itself will accept, whatever the caller asks for. */
 #define IMAGE_HARD_MAX_SIDE 32768
 
@@ -203,46 +205,6 @@ done:
     return s;
 }
 
-/* Reads a whole regular file of at most max bytes; *out is malloc'd. */
-static enum status read_file(uint8_t **out, size_t *out_len, const char *path, size_t max)
-{
-    *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return status_fail(errno == ENOENT ? STATUS_NOT_FOUND : STATUS_IO, "%s: %s", path, strerror(errno));
-    enum status s = STATUS_OK;
-    size_t cap = 65536, len = 0;
-    uint8_t *buf = NULL;
-    for (;;) {
-        uint8_t *p = realloc(buf, cap);
-        if (!p) {
-            s = status_fail(STATUS_NOMEM, "%s: out of memory", path);
-            goto fail;
-        }
-        buf = p;
-        len += fread(buf + len, 1, cap - len, f);
-        if (ferror(f)) {
-            s = status_fail(STATUS_IO, "%s: %s", path, strerror(errno));
-            goto fail;
-        }
-        if (len < cap)
-            break;
-        if (cap > max) {
-            s = status_fail(STATUS_SHAPE, "%s: larger than %zu bytes", path, max);
-            goto fail;
-        }
-        cap *= 2;
-    }
-    fclose(f);
-    *out = buf;
-    *out_len = len;
-    return STATUS_OK;
-fail:
-    fclose(f);
-    free(buf);
-    return s;
-}
-
 enum status image_load_png(struct image *img, const char *path, int max_side, size_t max_pixels)
 {
     ASSERT(img && path);
@@ -251,7 +213,7 @@ enum status image_load_png(struct image *img, const char *path, int max_side, si
     size_t len = 0;
     /* A PNG's compressed data is rarely larger than its raw pixels; allow 16-bit RGBA plus slack. */
     size_t max_bytes = max_pixels <= SIZE_MAX / 16 ? max_pixels * 8 + (1u << 20) : SIZE_MAX / 2;
-    enum status s = read_file(&bytes, &len, path, max_bytes);
+    enum status s = file_read_all(&bytes, &len, path, max_bytes);
     if (s != STATUS_OK)
         return s;
     s = image_decode_png(img, bytes, len, max_side, max_pixels);

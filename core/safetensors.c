@@ -11,14 +11,11 @@
 #include "safetensors.h"
 
 #include <cjson/cJSON.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdbool.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "file.h"
 #include "sha256.h"
 
 #define JSON_MAX_INT 9007199254740992.0 /* 2^53: integers above this are not exact in a double */
@@ -372,35 +369,12 @@ enum status safetensors_load(struct safetensors **out, const char *path)
     ASSERT(out && path);
     *out = NULL;
     uint8_t *buf = NULL;
-    enum status s;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return status_fail(errno == ENOENT ? STATUS_NOT_FOUND : STATUS_IO, "%s: %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        s = status_fail(STATUS_IO, "%s: not a readable regular file", path);
-        goto fail;
-    }
-    size_t size = (size_t)sb.st_size, got = 0;
-    buf = malloc(size ? size : 1);
-    if (!buf) {
-        s = status_fail(STATUS_NOMEM, "%s: out of memory for %zu bytes", path, size);
-        goto fail;
-    }
-    while (got < size) {
-        ssize_t r = read(fd, buf + got, size - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            s = status_fail(STATUS_IO, "%s: %s", path, r < 0 ? strerror(errno) : "file shrank while reading");
-            goto fail;
-        }
-        got += (size_t)r;
-    }
+    size_t size = 0;
+    enum status s = file_read_all(&buf, &size, path, SIZE_MAX - 1);
+    if (s)
+        return s;
     s = safetensors_parse(out, buf, size, path);
-fail:
     free(buf);
-    close(fd);
     return s;
 }
 

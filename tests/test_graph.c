@@ -257,7 +257,7 @@ END_TEST
 START_TEST(test_load_missing)
 {
     struct graph *g = NULL;
-    ck_assert_int_eq(graph_load(&g, NULL, "/nonexistent/dir"), STATUS_IO);
+    ck_assert_int_eq(graph_load(&g, NULL, "/nonexistent/dir"), STATUS_NOT_FOUND);
     ck_assert_ptr_nonnull(strstr(status_message(), "/nonexistent/dir/features.svm"));
     ck_assert_ptr_null(g);
 }

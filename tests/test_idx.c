@@ -1,6 +1,5 @@
 /* test_idx: IDX parsing (raw and gzip), hostile headers and streams, the MNIST and Fashion-MNIST
  * files, idx_find_pair, and the fuzzers' regression inputs. */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -308,39 +307,20 @@ START_TEST(test_fashion_mnist)
 }
 END_TEST
 
-/* Runs every file in the source tree's dir through idx_load; with must_parse, each must be
- * accepted. Returns the number of files. */
-static int replay(const char *rel, int must_parse)
+/* Loads one replayed file (tu_replay). */
+static enum status load_idx(const char *path)
 {
-    char dir[1024];
-    tu_source_path(dir, sizeof dir, rel);
-    DIR *d = opendir(dir);
-    if (!d) {
-        printf("note: no inputs in %s\n", dir);
-        return 0;
-    }
-    struct dirent *e;
-    int n = 0;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
-        char path[2048];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        struct idx x;
-        enum status s = idx_load(&x, path);
-        ck_assert_msg(!must_parse || s == STATUS_OK, "%s: %s", path, status_message());
-        idx_free(&x);
-        n++;
-    }
-    closedir(d);
-    return n;
+    struct idx x;
+    enum status s = idx_load(&x, path);
+    idx_free(&x);
+    return s;
 }
 
 /* Seeds are valid files; past crashers (fuzz/regress/) must load without harm. */
 START_TEST(test_fuzz_inputs)
 {
-    ck_assert_int_gt(replay("fuzz/corpus/fuzz_idx", 1), 0);
-    printf("replayed %d idx regression inputs\n", replay("fuzz/regress/fuzz_idx", 0));
+    ck_assert_int_gt(tu_replay(load_idx, "fuzz/corpus/fuzz_idx", 1), 0);
+    printf("replayed %d idx regression inputs\n", tu_replay(load_idx, "fuzz/regress/fuzz_idx", 0));
 }
 END_TEST
 

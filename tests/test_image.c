@@ -1,7 +1,6 @@
 /* test_image: PNG decode/encode (round trips, 16-bit, palette, interlace, hostile files built
  * here chunk by chunk), grey conversion, bicubic resize against PyTorch values and the golden
  * preprocessed digits, the heat map, and the fuzzers' regression inputs. */
-#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -421,41 +420,22 @@ START_TEST(test_heatmap)
 }
 END_TEST
 
-/* Runs every file in the source tree's dir through image_load_png with the fuzzer's caps; with
- * must_parse, each must decode. Returns the number of files. */
-static int replay(const char *rel, int must_parse)
+/* Decodes one replayed file (tu_replay). */
+static enum status load_png(const char *path)
 {
-    char dir[1024];
-    tu_source_path(dir, sizeof dir, rel);
-    DIR *d = opendir(dir);
-    if (!d) {
-        printf("note: no inputs in %s\n", dir);
-        return 0;
-    }
-    struct dirent *e;
-    int n = 0;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
-        char path[2048];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        struct image img;
-        enum status s = image_load_png(&img, path, 512, 1u << 18);
-        ck_assert_msg(!must_parse || s == STATUS_OK, "%s: %s", path, status_message());
-        if (s == STATUS_OK)
-            image_free(&img);
-        n++;
-    }
-    closedir(d);
-    return n;
+    struct image img;
+    enum status s = image_load_png(&img, path, 512, 1u << 18);
+    if (s == STATUS_OK)
+        image_free(&img);
+    return s;
 }
 
 /* Seeds are valid PNGs; past crashers (fuzz/regress/, saved with their CRCs repaired so that
  * they reach the decoder here too) must decode or fail without harm. */
 START_TEST(test_fuzz_inputs)
 {
-    ck_assert_int_gt(replay("fuzz/corpus/fuzz_png", 1), 0);
-    printf("replayed %d png regression inputs\n", replay("fuzz/regress/fuzz_png", 0));
+    ck_assert_int_gt(tu_replay(load_png, "fuzz/corpus/fuzz_png", 1), 0);
+    printf("replayed %d png regression inputs\n", tu_replay(load_png, "fuzz/regress/fuzz_png", 0));
 }
 END_TEST
 

@@ -1,6 +1,7 @@
 /* testutil: see testutil.h. */
 #include "testutil.h"
 
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,4 +71,28 @@ int tu_run(Suite *s)
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+int tu_replay(enum status (*load)(const char *path), const char *rel, int must_parse)
+{
+    char dir[1024];
+    tu_source_path(dir, sizeof dir, rel);
+    DIR *d = opendir(dir);
+    if (!d) {
+        printf("note: no inputs in %s\n", dir);
+        return 0;
+    }
+    struct dirent *e;
+    int n = 0;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[2048];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        enum status s = load(path);
+        ck_assert_msg(!must_parse || s == STATUS_OK, "%s: %s", path, status_message());
+        n++;
+    }
+    closedir(d);
+    return n;
 }

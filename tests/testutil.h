@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "status.h"
+
 /* Path of a file under the shared folder (env INSPECTD_SHARED, else ../shared from the source
  * tree), or NULL if it does not exist; the string is static (one per call site use). */
 const char *tu_shared_path(const char *rel);
@@ -21,6 +23,11 @@ double tu_nmse(const float *a, const float *b, size_t n);
 
 /* Deterministic uniform [-scale, scale] fill (xorshift, seed). */
 void tu_fill_uniform(float *x, size_t n, uint64_t seed, float scale);
+
+/* Runs load on every file of the source tree's folder rel (fuzz seeds or past crashers); with
+ * must_parse each must return STATUS_OK, else any verdict will do (the sanitizer builds catch
+ * harm). Returns how many files it ran; a missing folder is noted and counts 0. */
+int tu_replay(enum status (*load)(const char *path), const char *rel, int must_parse);
 
 /* Runs suite s; returns the process exit status (0 only if no test failed). */
 int tu_run(Suite *s);

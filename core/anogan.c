@@ -34,8 +34,9 @@ struct anogan_search anogan_search_default(const struct anogan *m)
                               .patience = 0, .tol = 0.0f};
     /* Measured on the shipped model over all 1505 held-out 2/7/8 digits (docs/benchmarks.md):
      * z0 = E(x) alone scores AUROC 0.928, E(x) + 5 steps 0.929, + 20 steps 0.929 at 20x the
-     * cost (0.889 / 0.891 on the 20-epoch model before it; Fashion-MNIST agrees). The encoder
-     * start alone is the default; refinement steps are a request away ("iterations"). */
+     * cost. On Fashion-MNIST 5 steps add 0.025, but cost ~100 ms at batch 1, twice a line's
+     * 50 ms budget. So the encoder start alone is the default; steps are a flag (--iterations)
+     * or a request field ("iterations") away. */
     if (m && m->has_encoder) {
         s.init = ANOGAN_INIT_ENCODER;
         s.iterations = 0;

@@ -209,7 +209,15 @@ struct anogan_ctx {
     int *steps, *since, *active;
     /* per-step buffers in the nets' (C, B, H, W) layout, for the active images */
     float *zc, *xc, *fxc, *dgz, *dfg, *dgz_d, *dzc;
+    anogan_step_fn on_step; /* progress hook, or NULL */
+    void *on_step_user;
 };
+
+void anogan_ctx_set_step_hook(struct anogan_ctx *c, anogan_step_fn fn, void *user)
+{
+    c->on_step = fn;
+    c->on_step_user = user;
+}
 
 struct anogan_ctx *anogan_ctx_create(const struct anogan *m, int max_batch)
 {
@@ -459,6 +467,8 @@ enum status anogan_score(struct anogan_ctx *c, const float *x, int B, const uint
                 c->since[b]++;
             }
         }
+        if (c->on_step)
+            c->on_step(c->on_step_user, t, search->iterations);
     }
     /* the final score, at the z every image ended with */
     to_cbhw(c->xc, c->x, B, C, c->img / (size_t)C);

@@ -116,6 +116,10 @@ struct anogan_result {
  * Must not outlive m. */
 struct anogan_ctx *anogan_ctx_create(const struct anogan *m, int max_batch);
 void anogan_ctx_free(struct anogan_ctx *c);
+/* Calls fn(user, t, iterations) after each search step t of anogan_score on c (progress for
+ * long searches); fn NULL removes the hook. */
+typedef void (*anogan_step_fn)(void *user, int step, int iterations);
+void anogan_ctx_set_step_hook(struct anogan_ctx *c, anogan_step_fn fn, void *user);
 
 /* Scores B images searched together. x: B preprocessed images, each (channels, size, size),
  * image after image (NCHW). seeds[i] seeds image i's random z0 (ignored for the encoder start):

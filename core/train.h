@@ -117,9 +117,9 @@ enum status train_save_samples(struct anogan *m, uint64_t seed, int n, const cha
  * G(E(x)): what the encoder has learned. */
 enum status train_save_reconstructions(struct anogan *m, const float *x, int n, const char *path);
 
-/* Called after each batch of train_score_dataset: done of total images scored, seconds since
- * the start. */
-typedef void (*train_score_progress_fn)(void *user, size_t done, size_t total, double seconds);
+/* Called by train_score_dataset after each search step and each batch: done of total images
+ * scored (fractional inside a batch, by its steps), seconds since the start. */
+typedef void (*train_score_progress_fn)(void *user, double done, size_t total, double seconds);
 
 /* Scores every image of data with search, in batches of `batch`; image i is seeded by its
  * source index, so a score does not depend on the batch. res[data->count]; *seconds receives

@@ -7,6 +7,29 @@
 #include "roc.h"
 #include "train_impl.h"
 
+/* Progress inside a batch: the batch's images count as done in proportion to its steps. */
+struct batch_progress {
+    train_score_progress_fn fn;
+    void *user;
+    size_t before, total;
+    int nb;
+    struct timespec t0;
+};
+
+static double since(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0->tv_nsec);
+}
+
+static void on_step(void *user, int step, int iterations)
+{
+    const struct batch_progress *p = user;
+    double done = (double)p->before + (double)p->nb * step / (iterations + 1); /* +1: the final score */
+    p->fn(p->user, done, p->total, since(&p->t0));
+}
+
 enum status train_score_dataset(struct anogan_result *res, struct anogan *m,
                                 const struct dataset *data, const struct anogan_search *search,
                                 int batch, double *seconds, volatile int *cancel,
@@ -23,25 +46,25 @@ enum status train_score_dataset(struct anogan_result *res, struct anogan *m,
         s = status_fail(STATUS_NOMEM, "out of memory for scoring at batch %d", batch);
         goto done;
     }
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    struct batch_progress bp = {.fn = progress, .user = user, .total = data->count};
+    clock_gettime(CLOCK_MONOTONIC, &bp.t0);
+    if (progress)
+        anogan_ctx_set_step_hook(c, on_step, &bp);
     for (size_t k = 0; k < data->count; k += (size_t)batch) {
         int nb = data->count - k < (size_t)batch ? (int)(data->count - k) : batch;
         for (int b = 0; b < nb; b++)
             seeds[b] = data->source[k + (size_t)b];
+        bp.before = k;
+        bp.nb = nb;
         s = anogan_score(c, data->x + k * data->image_floats, nb, seeds, search, res + k, NULL,
                          NULL, cancel);
         if (s)
             goto done;
-        if (progress) {
-            clock_gettime(CLOCK_MONOTONIC, &t1);
-            progress(user, k + (size_t)nb, data->count,
-                     (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));
-        }
+        if (progress)
+            progress(user, (double)(k + (size_t)nb), data->count, since(&bp.t0));
     }
-    clock_gettime(CLOCK_MONOTONIC, &t1);
     if (seconds)
-        *seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+        *seconds = since(&bp.t0);
 done:
     anogan_ctx_free(c);
     free(seeds);

@@ -118,7 +118,7 @@ void train_cli_progress_init(struct train_cli_progress *p, FILE *out)
     p->out = out;
     p->tty = isatty(fileno(out)) && getenv("TERM") && strcmp(getenv("TERM"), "dumb");
     p->last_len = 0;
-    p->next_log_s = 10;
+    p->next_log_s = p->tty ? 0 : 10;
 }
 
 static void fmt_duration(char *buf, size_t len, double s)
@@ -179,22 +179,25 @@ void train_cli_progress(void *user, const struct train_progress *p)
     fflush(c->out);
 }
 
-void train_cli_score_progress(void *user, size_t done, size_t total, double seconds)
+void train_cli_score_progress(void *user, double done, size_t total, double seconds)
 {
     struct train_cli_progress *c = user;
-    if (!c->tty && done < total && seconds < c->next_log_s)
+    bool last = done >= (double)total;
+    if (seconds < c->next_log_s && !last)
         return;
-    double rate = seconds > 0 ? (double)done / seconds : 0;
+    double rate = seconds > 0 ? done / seconds : 0;
     char eta[32];
-    fmt_duration(eta, sizeof eta, rate > 0 ? (double)(total - done) / rate : NAN);
+    fmt_duration(eta, sizeof eta, rate > 0 ? ((double)total - done) / rate : NAN);
     if (c->tty) {
-        int n = fprintf(c->out, "\rscored %zu/%zu images  %.1f img/s  ETA %s", done, total, rate,
-                        eta);
+        c->next_log_s = seconds + 0.5; /* redraw twice a second at most */
+        int n = fprintf(c->out, "\rscored %zu/%zu images  %.1f img/s  ETA %s", (size_t)done,
+                        total, rate, eta);
         for (int i = n; i < c->last_len; i++)
             fputc(' ', c->out);
         c->last_len = n;
     } else {
-        fprintf(c->out, "scored %zu/%zu images  %.1f img/s  ETA %s\n", done, total, rate, eta);
+        fprintf(c->out, "scored %zu/%zu images  %.1f img/s  ETA %s\n", (size_t)done, total, rate,
+                eta);
         c->next_log_s = seconds + 10;
     }
     fflush(c->out);

@@ -41,7 +41,7 @@ void train_cli_progress_init(struct train_cli_progress *p, FILE *out);
 void train_cli_progress(void *user, const struct train_progress *p);
 /* The scoring progress hook (train_score_progress_fn): images scored, images/s and ETA, redrawn
  * on a terminal, a log line every 10 s otherwise. user: a struct train_cli_progress. */
-void train_cli_score_progress(void *user, size_t done, size_t total, double seconds);
+void train_cli_score_progress(void *user, double done, size_t total, double seconds);
 /* Ends a bar line (newline on a terminal). */
 void train_cli_progress_end(struct train_cli_progress *p);
 

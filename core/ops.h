@@ -21,6 +21,8 @@
 
 #include <stddef.h>
 
+#include "status.h"
+
 /* Shape of one convolution or transposed convolution over a batch. Square kernels only.
  * Conv2d:          hout = (hin + 2*pad - k) / stride + 1
  * ConvTranspose2d: hout = (hin - 1) * stride - 2*pad + k                                       */
@@ -112,6 +114,37 @@ struct adam_config {
  * before the first step. */
 void adam_step(float *param, const float *grad, float *m, float *v, size_t n,
                const struct adam_config *cfg, int t);
+
+/* ---- Precision of the matrix products ------------------------------------------------------ */
+enum ops_precision {
+    OPS_PRECISION_FP32, /* the default: fp32 throughout */
+    OPS_PRECISION_BF16, /* products with operands rounded to bf16 (8-bit mantissa), fp32 sums,
+                           through oneDNN (AVX-512 BF16 or AMX where the CPU has them) */
+};
+/* Sets the precision of every product that follows (global to the process, like the threads).
+ * bf16 needs oneDNN (libdnnl.so.2, loaded on first use) with a bf16 kernel for this CPU:
+ * STATUS_UNSUPPORTED with the reason otherwise, and the precision stays as it was. */
+enum status ops_set_precision(enum ops_precision p);
+enum ops_precision ops_get_precision(void);
+const char *ops_precision_name(enum ops_precision p);
+/* "fp32" / "bf16" -> enum, -1 for anything else. */
+int ops_precision_parse(const char *name);
+/* What runs the bf16 products, e.g. "oneDNN 2.6.3, brg:avx512_core_bf16" (after a successful
+ * ops_set_precision(OPS_PRECISION_BF16)), or why bf16 is unavailable. */
+const char *ops_bf16_backend(void);
+
+/* ---- The BLAS under the large products (OpenBLAS) ------------------------------------------ */
+/* The kernels OpenBLAS runs ("SkylakeX", "Haswell", "Prescott", ...). */
+const char *ops_blas_core(void);
+/* The kernels OpenBLAS should run instead, when it fell back to a generic core on a CPU it did
+ * not recognise and OPENBLAS_CORETYPE is not set; NULL when all is well. */
+const char *ops_blas_core_advice(void);
+/* First thing in main(): if ops_blas_core_advice() has a better core, sets OPENBLAS_CORETYPE
+ * and executes the program again with the same arguments (OpenBLAS reads it only as it loads).
+ * Returns only when nothing needs to change, or when the exec failed (with a warning). */
+void ops_blas_reexec(char **argv);
+/* One line for logs, e.g. "OpenBLAS 0.3.21, SkylakeX kernels (chosen by CPU features: ...)". */
+void ops_blas_describe(char *buf, size_t len);
 
 /* ---- Threads ------------------------------------------------------------------------------ */
 /* Threads one kernel call may use (>= 1; default: the CPU count). The work is split over a

@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+#include "status.h"
+
 /* ---- ops_gemm.c ---------------------------------------------------------------------------- */
 
 /* Row-major C (M,N) = op(A) op(B) + beta C on the calling thread, op(X) = X or X^T as trans_x
@@ -12,6 +14,37 @@
  * ops parallelises above it), or the small-N kernel of ops_gemm.c for the shapes it wins. */
 void ops_gemm(int trans_a, int trans_b, int M, int N, int K, const float *A, int lda,
               const float *B, int ldb, float beta, float *C, int ldc);
+
+/* ---- ops_gemm_tiles.c: the register tiles of the small-N product ------------------------------ */
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define OPS_HAVE_X86_TILES 1
+#else
+#define OPS_HAVE_X86_TILES 0
+#endif
+
+/* c (mr, NR) (+)= sum_k a(i, k) b(k, 0..NR-1), a(i, k) = a[i*a_rs + k*a_cs], b rows ldb apart, c
+ * rows ldc apart, mr <= MR; accumulate: add to c instead of overwriting it. */
+typedef void (*ops_tile_fn)(int mr, int K, const float *a, size_t a_rs, size_t a_cs,
+                            const float *b, size_t ldb, float *c, size_t ldc, int accumulate);
+#if OPS_HAVE_X86_TILES
+void ops_tile_avx2_6x16(int mr, int K, const float *a, size_t a_rs, size_t a_cs, const float *b,
+                        size_t ldb, float *c, size_t ldc, int accumulate);
+void ops_tile_avx512_12x16(int mr, int K, const float *a, size_t a_rs, size_t a_cs,
+                           const float *b, size_t ldb, float *c, size_t ldc, int accumulate);
+void ops_tile_avx512_12x32(int mr, int K, const float *a, size_t a_rs, size_t a_cs,
+                           const float *b, size_t ldb, float *c, size_t ldc, int accumulate);
+#endif
+
+/* ---- ops_gemm_bf16.c: the same product in bf16 through oneDNN ------------------------------ */
+
+/* Loads oneDNN and checks that it has a bf16 kernel for this CPU (once; later calls return the
+ * first answer). STATUS_UNSUPPORTED with the reason otherwise. */
+enum status ops_bf16_prepare(void);
+/* ops_gemm's contract, with A and B rounded to bf16 and the sums kept in fp32. Returns 0 when
+ * oneDNN could not run it (the caller then computes in fp32). */
+int ops_gemm_bf16(int trans_a, int trans_b, int M, int N, int K, const float *A, int lda,
+                  const float *B, int ldb, float beta, float *C, int ldc);
 
 /* ---- ops_pool.c ---------------------------------------------------------------------------- */
 

@@ -5,7 +5,7 @@
 #                     node for the browser and OpenAPI checks, Fashion-MNIST)
 set -euo pipefail
 want=(build-essential cmake pkg-config libmicrohttpd-dev libcjson-dev libstb-dev libopenblas-dev
-      zlib1g-dev check curl ca-certificates)
+      zlib1g-dev check curl ca-certificates libdnnl-dev)
 if [ "${1:-build}" = test ]; then
   want+=(clang libclang-rt-14-dev nginx-light wrk chromium dataset-fashion-mnist python3-yaml)
   # node and npm: Debian's, unless the machine already has them

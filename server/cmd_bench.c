@@ -14,6 +14,7 @@
 #include "cmd.h"
 #include "ops.h"
 #include "rng.h"
+#include "train_cli.h"
 
 static double now_s(void)
 {
@@ -32,7 +33,7 @@ static double peak_rss_mb(void)
 static void usage(FILE *f)
 {
     fprintf(f, "usage: inspectd bench [--model FILE] [--batches 1,5,16,64] [--steps N]\n"
-               "                      [--threads N] [--json]\n"
+               "                      [--threads N] [--precision fp32|bf16] [--json]\n"
                "  times the latent search step per image (random weights without --model)\n");
 }
 
@@ -43,16 +44,23 @@ int cmd_bench(int argc, char **argv)
     static const struct option opts[] = {
         {"model", required_argument, 0, 'm'}, {"batches", required_argument, 0, 'b'},
         {"steps", required_argument, 0, 's'}, {"threads", required_argument, 0, 't'},
-        {"json", no_argument, 0, 'j'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"json", no_argument, 0, 'j'}, {"precision", required_argument, 0, 'P'},
+        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     int o;
     optind = 1;
-    while ((o = getopt_long(argc, argv, "m:b:s:t:jh", opts, NULL)) != -1) {
+    while ((o = getopt_long(argc, argv, "m:b:s:t:P:jh", opts, NULL)) != -1) {
         switch (o) {
         case 'm': model_path = optarg; break;
         case 'b': batches = optarg; break;
         case 's': steps_arg = atoi(optarg); break;
         case 't': threads = atoi(optarg); break;
         case 'j': json = 1; break;
+        case 'P': {
+            int rc = train_cli_precision("bench", optarg);
+            if (rc)
+                return rc;
+            break;
+        }
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -73,11 +81,13 @@ int cmd_bench(int argc, char **argv)
     }
     /* per image and step: G and D-features forward, and the same again backward (data only) */
     double flops = 2 * (net_forward_flops(&m->g) + net_forward_flops(&m->d_feat));
+    char compute[256];
+    train_cli_describe_compute(compute, sizeof compute);
     if (!json)
-        printf("latent search step (G fwd, D fwd, D bwd, G bwd, Adam), %d BLAS threads, "
+        printf("%s\nlatent search step (G fwd, D fwd, D bwd, G bwd, Adam), %d BLAS threads, "
                "%.3f GFLOP per image-step\n%6s %12s %14s %10s %10s\n",
-               ops_get_threads(), flops / 1e9, "batch", "s/step", "ms/image-step", "GFLOP/s",
-               "peak MB");
+               compute, ops_get_threads(), flops / 1e9, "batch", "s/step", "ms/image-step",
+               "GFLOP/s", "peak MB");
     char *list = strdup(batches);
     int rc = 0;
     for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
@@ -124,9 +134,9 @@ int cmd_bench(int argc, char **argv)
         if (json)
             printf("{\"batch\":%d,\"s_per_step\":%.6f,\"ms_per_image_step\":%.4f,"
                    "\"s_per_image_5000_steps\":%.3f,\"gflops\":%.2f,\"peak_rss_mb\":%.1f,"
-                   "\"threads\":%d}\n",
+                   "\"threads\":%d,\"arithmetic\":\"%s\"}\n",
                    B, per_step, ms_img, 5000 * per_step / B, flops * B / per_step / 1e9,
-                   peak_rss_mb(), ops_get_threads());
+                   peak_rss_mb(), ops_get_threads(), ops_precision_name(ops_get_precision()));
         else
             printf("%6d %12.5f %14.3f %10.1f %10.1f\n", B, per_step, ms_img,
                    flops * B / per_step / 1e9, peak_rss_mb());

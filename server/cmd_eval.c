@@ -33,6 +33,7 @@ static void usage(FILE *f)
             "  --threshold T       F1 at T instead of the model's calibrated threshold\n"
             "  --batch N           images searched together (default 16)\n"
             "  --threads N         BLAS threads\n"
+            "  --precision P       fp32 (default) or bf16 (oneDNN; see docs/benchmarks.md)\n"
             "  --plot DIR          write DIR/histogram.png and DIR/roc.png\n"
             "  --scores FILE       write per-image scores (source index, label, score) as CSV\n"
             "prints {\"auroc\",\"average_precision\",\"f1\",\"ms_per_image\",\"n\",...,\"settings\"}\n");
@@ -40,7 +41,7 @@ static void usage(FILE *f)
 
 enum {
     O_MODEL = 256, O_NORMAL, O_ANOM, O_SEARCH, O_ITER, O_LR, O_PATIENCE, O_TOL, O_THRESH,
-    O_BATCH, O_THREADS, O_PLOT, O_SCORES, O_HELP, O_DATA
+    O_BATCH, O_THREADS, O_PLOT, O_SCORES, O_HELP, O_DATA, O_PRECISION
 };
 
 static const struct option options[] = {
@@ -49,7 +50,8 @@ static const struct option options[] = {
     {"patience", 1, 0, O_PATIENCE}, {"tol", 1, 0, O_TOL}, {"threshold", 1, 0, O_THRESH},
     {"batch", 1, 0, O_BATCH}, {"threads", 1, 0, O_THREADS}, {"plot", 1, 0, O_PLOT},
     {"scores", 1, 0, O_SCORES}, {"help", 0, 0, O_HELP}, {"data", 1, 0, O_DATA},
-    {"split", 1, 0, O_DATA}, {"range", 1, 0, O_DATA}, {"limit", 1, 0, O_DATA}, {0, 0, 0, 0}};
+    {"split", 1, 0, O_DATA}, {"range", 1, 0, O_DATA}, {"limit", 1, 0, O_DATA},
+    {"precision", 1, 0, O_PRECISION}, {0, 0, 0, 0}};
 
 struct eval_args {
     struct dataset_options data;
@@ -97,6 +99,12 @@ static int parse(struct eval_args *a, int argc, char **argv)
         case O_PLOT: a->plot = optarg; break;
         case O_SCORES: a->scores = optarg; break;
         case O_HELP: usage(stdout); return 0;
+        case O_PRECISION: {
+            int rc = train_cli_precision("eval", optarg);
+            if (rc)
+                return rc;
+            break;
+        }
         case O_DATA:
             if (train_cli_data_option(&a->data, options[idx].name, optarg) < 0)
                 return 2;
@@ -186,9 +194,9 @@ static void print_result(const struct eval_args *a, const struct anogan *m,
            1e3 * seconds / (double)n, n, n - npos, npos, mean_iter, seconds);
     train_cli_json_string(stdout, a->model);
     printf(",\"search\":\"%s\",\"iterations\":%d,\"lr\":%g,\"patience\":%d,\"tol\":%g,"
-           "\"batch\":%d,\"threads\":%d,\"normal\":",
+           "\"batch\":%d,\"threads\":%d,\"arithmetic\":\"%s\",\"normal\":",
            anogan_init_name(s->init), s->iterations, s->lr, s->patience, s->tol, a->batch,
-           ops_get_threads());
+           ops_get_threads(), ops_precision_name(ops_get_precision()));
     train_cli_json_string(stdout, a->normal);
     printf(",\"anomalous\":");
     train_cli_json_string(stdout, a->anomalous ? a->anomalous : "(all others)");
@@ -256,8 +264,9 @@ int cmd_eval_anogan(int argc, char **argv)
     }
     for (size_t i = 0; i < ds.count; i++)
         labels[i] = !in_list(a.normal, ds.class_names[ds.labels[i]]);
-    fprintf(stderr, "scoring %zu images (search %s, %d steps, lr %g, batch %d)\n", ds.count,
-            anogan_init_name(s.init), s.iterations, s.lr, a.batch);
+    fprintf(stderr, "scoring %zu images (search %s, %d steps, lr %g, batch %d, %s)\n", ds.count,
+            anogan_init_name(s.init), s.iterations, s.lr, a.batch,
+            ops_precision_name(ops_get_precision()));
     train_cli_catch_signals(&train_cli_cancel);
     double seconds = 0;
     struct train_cli_progress prog;

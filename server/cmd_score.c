@@ -10,6 +10,7 @@
 #include "cmd.h"
 #include "image.h"
 #include "ops.h"
+#include "train_cli.h"
 
 static void usage(FILE *f)
 {
@@ -24,6 +25,7 @@ static void usage(FILE *f)
             "  --seed S            seed of the random start (default 0); image i uses S+i\n"
             "  --batch N           images searched together (default 16)\n"
             "  --threads N         BLAS threads (default: all cores)\n"
+            "  --precision P       fp32 (default) or bf16 (oneDNN; see docs/benchmarks.md)\n"
             "prints {\"file\",\"score\",\"residual\",\"discrimination\",\"iterations\",\"ms\",...}"
             " per image\n");
 }
@@ -81,10 +83,11 @@ int cmd_score(int argc, char **argv)
         {"search", required_argument, 0, 's'}, {"lr", required_argument, 0, 'l'},
         {"patience", required_argument, 0, 'p'}, {"tol", required_argument, 0, 't'},
         {"seed", required_argument, 0, 'S'}, {"batch", required_argument, 0, 'b'},
-        {"threads", required_argument, 0, 'T'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"threads", required_argument, 0, 'T'}, {"precision", required_argument, 0, 'P'},
+        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     int o;
     optind = 1;
-    while ((o = getopt_long(argc, argv, "m:i:s:l:p:t:S:b:T:h", opts, NULL)) != -1) {
+    while ((o = getopt_long(argc, argv, "m:i:s:l:p:t:S:b:T:P:h", opts, NULL)) != -1) {
         int bad = 0;
         switch (o) {
         case 'm': model_path = optarg; break;
@@ -96,6 +99,12 @@ int cmd_score(int argc, char **argv)
         case 'S': seed = strtoull(optarg, NULL, 10); break;
         case 'b': bad = parse_int(optarg, 1, 1024, &batch); break;
         case 'T': bad = parse_int(optarg, 1, 1024, &threads); break;
+        case 'P': {
+            int rc = train_cli_precision("score", optarg);
+            if (rc)
+                return rc;
+            break;
+        }
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }

@@ -18,6 +18,7 @@
 #include "models.h"
 #include "ops.h"
 #include "pool.h"
+#include "train_cli.h"
 
 int cmd_serve(int argc, char **argv)
 {
@@ -29,6 +30,11 @@ int cmd_serve(int argc, char **argv)
     config_print(&cfg, stdout);
     ops_set_threads(cfg.threads);
     gcn_set_threads(cfg.threads);
+    if ((rc = train_cli_precision("serve", cfg.precision)))
+        return rc;
+    char compute[256];
+    train_cli_describe_compute(compute, sizeof compute);
+    fprintf(stdout, "%s\n", compute);
 
     /* Signals are taken by sigwait below; every thread started from here on inherits the mask. */
     sigset_t stop;

@@ -20,6 +20,7 @@ struct serve_config config_defaults(void)
         .queue = 64,
         .http_threads = 2,
         .threads = 1,
+        .precision = "fp32",
         .max_body = 8u << 20,
         .max_side = 4096,
         .max_pixels = 16u << 20,
@@ -74,6 +75,8 @@ static const struct opt opts[] = {
      "threads reading requests"},
     {"--threads", "INSPECTD_THREADS", OPT_INT, F(threads), 0, 1, 256,
      "kernel threads per search (the workers already run in parallel)"},
+    {"--precision", "INSPECTD_PRECISION", OPT_STR, S(precision), 0, 0,
+     "arithmetic of the searches: fp32, or bf16 through oneDNN (slower without AMX)"},
     {"--max-body", "INSPECTD_MAX_BODY", OPT_SIZE, F(max_body), 0, 1024, 1u << 30,
      "request body bytes at most (K/M/G suffixes)"},
     {"--max-side", "INSPECTD_MAX_SIDE", OPT_INT, F(max_side), 0, 1, 65535, "image width/height at most"},
@@ -366,7 +369,7 @@ void config_print(const struct serve_config *c, FILE *f)
         snprintf(tol, sizeof tol, "%g", (double)c->search.tol);
     fprintf(f,
             "config bind=%s port=%d models=%s graph=%s gcn=%s\n"
-            "config workers=%d queue=%d http_threads=%d threads=%d timeout_s=%d "
+            "config workers=%d queue=%d http_threads=%d threads=%d precision=%s timeout_s=%d "
             "shutdown_timeout_s=%d max_connections=%d\n"
             "config max_body=%zu max_side=%d max_pixels=%zu max_images=%d max_batch=%d "
             "batch_wait_ms=%d max_iterations=%d max_graph_nodes=%d max_graph_edges=%d\n"
@@ -374,7 +377,8 @@ void config_print(const struct serve_config *c, FILE *f)
             "config api_key=%s access_log=%s\n",
             c->bind, c->port, c->models_dir[0] ? c->models_dir : "(default)",
             c->graph_dir[0] ? c->graph_dir : "(none)", c->gcn_file[0] ? c->gcn_file : "(none)",
-            c->workers, c->queue, c->http_threads, c->threads, c->timeout_s, c->shutdown_timeout_s,
+            c->workers, c->queue, c->http_threads, c->threads, c->precision, c->timeout_s,
+            c->shutdown_timeout_s,
             c->max_connections, c->max_body, c->max_side, c->max_pixels, c->max_images,
             c->max_batch, c->batch_wait_ms, c->max_iterations, c->max_graph_nodes,
             c->max_graph_edges, search_mode_name(c->search.mode), it, lr, pat, tol,

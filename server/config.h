@@ -37,6 +37,7 @@ struct serve_config {
     int queue;                /* jobs waiting at most; a full queue answers 503 */
     int http_threads;         /* libmicrohttpd threads accepting and reading requests */
     int threads;              /* BLAS threads per search (default 1: the workers give parallelism) */
+    char precision[8];        /* "fp32" (default) or "bf16": arithmetic of the products */
     size_t max_body;          /* bytes per request body */
     int max_side;             /* decoded image width/height at most */
     size_t max_pixels;        /* decoded width*height at most */

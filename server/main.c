@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "ops.h"
 
 struct command {
     const char *name, *sub; /* "train anogan": name "train", sub "anogan" */
@@ -37,6 +38,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    ops_blas_reexec(argv); /* OpenBLAS's kernels for this CPU, before any work */
     if (argc < 2) {
         usage(stderr);
         return 2;

@@ -1,6 +1,9 @@
 /* train_cli: shared command-line pieces of the train and eval commands; see train_cli.h. */
 #include "train_cli.h"
 
+#include "cpu.h"
+#include "ops.h"
+
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -41,6 +44,30 @@ int train_cli_u64(const char *s, uint64_t *out)
         return -1;
     *out = (uint64_t)v;
     return 0;
+}
+
+int train_cli_precision(const char *cmd, const char *value)
+{
+    int p = ops_precision_parse(value);
+    if (p < 0) {
+        fprintf(stderr, "inspectd %s: --precision '%s': expected fp32 or bf16\n", cmd, value);
+        return 2;
+    }
+    if (ops_set_precision((enum ops_precision)p)) {
+        fprintf(stderr, "inspectd %s: --precision %s: %s\n", cmd, value, status_message());
+        return 1;
+    }
+    return 0;
+}
+
+void train_cli_describe_compute(char *buf, size_t len)
+{
+    char blas[160];
+    ops_blas_describe(blas, sizeof blas);
+    enum ops_precision p = ops_get_precision();
+    snprintf(buf, len, "compute: %s; small products on %s tiles; %s%s%s", blas,
+             cpu_isa_name(cpu_isa()), ops_precision_name(p), p == OPS_PRECISION_BF16 ? " via " : "",
+             p == OPS_PRECISION_BF16 ? ops_bf16_backend() : "");
 }
 
 int train_cli_pair(const char *s, float *a, float *b)

@@ -380,6 +380,20 @@ grep -q '^listening' "$T/bad.log" && bad "bad model: port opened" || ok
 "$BIN" serve --port 0 --models "$T/nonexistent" > "$T/bad2.log" 2>&1 && bad "missing models folder: exit 0" || ok
 "$BIN" serve --port 99999 > /dev/null 2>&1
 expect "bad flag exit status" "$?" 2
+"$BIN" serve --port 0 --precision fp64 > "$T/prec.log" 2>&1
+expect "bad --precision exit status" "$?" 2
+grep -q "expected fp32 or bf16" "$T/prec.log" && ok || bad "bad --precision message: $(cat "$T/prec.log")"
+
+echo "[$(date +%T)] the compute line: OpenBLAS never left on its generic kernels where the CPU has AVX2"
+compute=$(grep '^compute: ' "$T/main.log")
+[ -n "$compute" ] && ok || bad "no compute line in the start-up log"
+if grep -qw avx2 /proc/cpuinfo && [ -z "${OPENBLAS_CORETYPE:-}" ]; then
+    case "$compute" in
+    *"Prescott kernels"* | *"Nehalem kernels"* | *"Core2 kernels"*) bad "slow BLAS kernels: $compute" ;;
+    *) ok ;;
+    esac
+fi
+echo "$compute"
 
 echo "[$(date +%T)] every saved response against openapi.yaml"
 if "$PY" "$SRC/tests/openapi_check.py" "$SRC/openapi.yaml" "$T/conforms.list"; then ok

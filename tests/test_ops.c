@@ -1,9 +1,11 @@
 /* test_ops: the kernels of core/ops.h.
  *  - every backward against central finite differences of loss = sum(out * r), r random;
  *  - every fast convolution against its _ref twin (normalised MSE and max relative error), on odd
- *    shapes and on the real generator/discriminator layers;
+ *    shapes and on the real generator/discriminator layers, with every instruction set the CPU
+ *    has (portable, AVX2, AVX-512 tiles), and in bf16 where oneDNN can run it;
  *  - Adam against a 3-step sequence worked out by hand, the running BatchNorm statistics against
  *    hand values, the shape rules, in-place activations. */
+#include "cpu.h"
 #include "ops.h"
 #include "testutil.h"
 
@@ -236,8 +238,11 @@ static void fast_vs_ref(const struct cs *c, int transpose, uint64_t seed)
     float *o2 = falloc(no), *d2 = falloc(ni), *g2 = falloc(nw), *gb2 = falloc(nb);
     float *work = falloc(transpose ? conv_transpose2d_work_size(&s) : conv2d_work_size(&s));
     const int saved = ops_get_threads();
-    for (int nt = 1; nt <= 3; nt++) {
+    for (int run = 0; run < 3 * ((int)cpu_isa_detected() + 1); run++) {
+        const int nt = 1 + run % 3;
+        const enum cpu_isa isa = (enum cpu_isa)(run / 3);
         ops_set_threads(nt);
+        cpu_set_isa_limit(isa);
         tu_fill_uniform(o2, no, seed + 5, 7.0f); /* garbage: must be overwritten */
         tu_fill_uniform(d2, ni, seed + 6, 7.0f);
         memcpy(g2, g0, nw * sizeof *g0);
@@ -253,13 +258,14 @@ static void fast_vs_ref(const struct cs *c, int transpose, uint64_t seed)
             conv2d_backward_data(d2, dout, w, &s, work);
             conv2d_backward_weight(g2, gb2, dout, inp, &s, work);
         }
-        snprintf(what, sizeof what, "%s forward (%d threads)", kind, nt);
+        const char *in = cpu_isa_name(isa);
+        snprintf(what, sizeof what, "%s forward (%d threads, %s)", kind, nt, in);
         expect_close(what, c, o2, o1, no);
-        snprintf(what, sizeof what, "%s backward data (%d threads)", kind, nt);
+        snprintf(what, sizeof what, "%s backward data (%d threads, %s)", kind, nt, in);
         expect_close(what, c, d2, d1, ni);
-        snprintf(what, sizeof what, "%s backward weight (%d threads)", kind, nt);
+        snprintf(what, sizeof what, "%s backward weight (%d threads, %s)", kind, nt, in);
         expect_close(what, c, g2, g1, nw);
-        snprintf(what, sizeof what, "%s backward bias (%d threads)", kind, nt);
+        snprintf(what, sizeof what, "%s backward bias (%d threads, %s)", kind, nt, in);
         expect_close(what, c, gb2, gb1, nb);
 
         /* No bias: forward must not read it. */
@@ -267,10 +273,11 @@ static void fast_vs_ref(const struct cs *c, int transpose, uint64_t seed)
             conv_transpose2d_forward(o2, inp, w, NULL, &s, work);
         else
             conv2d_forward(o2, inp, w, NULL, &s, work);
-        snprintf(what, sizeof what, "%s forward without bias (%d threads)", kind, nt);
+        snprintf(what, sizeof what, "%s forward without bias (%d threads, %s)", kind, nt, in);
         expect_close(what, c, o2, o1nb, no);
     }
     ops_set_threads(saved);
+    cpu_set_isa_limit(CPU_ISA_AVX512);
 
     free(inp), free(w), free(b), free(dout), free(o1), free(o1nb), free(d1), free(g0), free(gb0);
     free(g1), free(gb1), free(o2), free(d2), free(g2), free(gb2), free(work);
@@ -334,6 +341,169 @@ START_TEST(test_network_layers_fast_vs_ref)
         fast_vs_ref(&gen[i], 1, 3000 + 10 * i);
     for (size_t i = 0; i < sizeof disc / sizeof disc[0]; i++)
         fast_vs_ref(&disc[i], 0, 4000 + 10 * i);
+}
+END_TEST
+
+/* ---- bf16 products ------------------------------------------------------------------------- */
+
+/* Turns bf16 on; 0 (and prints why) where this machine cannot run it. */
+static int bf16_on(void)
+{
+    if (ops_set_precision(OPS_PRECISION_BF16)) {
+        printf("SKIP: bf16: %s\n", status_message());
+        return 0;
+    }
+    printf("bf16 products: %s\n", ops_bf16_backend());
+    return 1;
+}
+
+/* Every pass of one layer in bf16 against the fp32 references. bf16 keeps 8 bits of mantissa
+ * (relative rounding error <= 2^-9 per operand), sums stay fp32: the normalised MSE of a product
+ * of random operands lands near 1e-6. It must be below 1e-4, and above 1e-12: a bf16 run that
+ * matched fp32 to the last bit would mean the products never went through bf16. */
+static void bf16_vs_ref(const struct cs *c, int transpose, uint64_t seed)
+{
+    struct conv_shape s;
+    if (!mk_conv(&s, *c, transpose))
+        return;
+    const size_t ni = n_in(&s), no = n_out(&s), nw = n_w(&s), nb = (size_t)s.cout;
+    float *inp = frand(ni, seed + 1, 1.0f), *w = frand(nw, seed + 2, 0.1f);
+    float *b = frand(nb, seed + 3, 0.5f), *dout = frand(no, seed + 4, 1.0f);
+    float *o1 = falloc(no), *d1 = falloc(ni), *g1 = falloc(nw), *gb1 = falloc(nb);
+    float *o2 = falloc(no), *d2 = falloc(ni), *g2 = falloc(nw), *gb2 = falloc(nb);
+    float *work = falloc(transpose ? conv_transpose2d_work_size(&s) : conv2d_work_size(&s));
+    ck_assert_int_eq(ops_set_precision(OPS_PRECISION_FP32), STATUS_OK);
+    if (transpose) {
+        conv_transpose2d_forward_ref(o1, inp, w, b, &s);
+        conv_transpose2d_backward_data_ref(d1, dout, w, &s);
+        conv_transpose2d_backward_weight_ref(g1, gb1, dout, inp, &s);
+    } else {
+        conv2d_forward_ref(o1, inp, w, b, &s);
+        conv2d_backward_data_ref(d1, dout, w, &s);
+        conv2d_backward_weight_ref(g1, gb1, dout, inp, &s);
+    }
+    ck_assert_int_eq(ops_set_precision(OPS_PRECISION_BF16), STATUS_OK);
+    for (int nt = 1; nt <= 2; nt++) {
+        ops_set_threads(nt);
+        memset(g2, 0, nw * sizeof *g2);
+        memset(gb2, 0, nb * sizeof *gb2);
+        if (transpose) {
+            conv_transpose2d_forward(o2, inp, w, b, &s, work);
+            conv_transpose2d_backward_data(d2, dout, w, &s, work);
+            conv_transpose2d_backward_weight(g2, gb2, dout, inp, &s, work);
+        } else {
+            conv2d_forward(o2, inp, w, b, &s, work);
+            conv2d_backward_data(d2, dout, w, &s, work);
+            conv2d_backward_weight(g2, gb2, dout, inp, &s, work);
+        }
+        const float *got[] = {o2, d2, g2}, *want[] = {o1, d1, g1};
+        const size_t n[] = {no, ni, nw};
+        const char *pass[] = {"forward", "backward data", "backward weight"};
+        for (int i = 0; i < 3; i++) {
+            double e = tu_nmse(got[i], want[i], n[i]);
+            ck_assert_msg(e < 1e-4 && e > 1e-12,
+                          "bf16 %s %s B%d cin%d %dx%d cout%d (%d threads): nmse %.3g",
+                          transpose ? "convT" : "conv", pass[i], c->batch, c->cin, c->h, c->w,
+                          c->cout, nt, e);
+        }
+    }
+    ops_set_threads(1);
+    ck_assert_int_eq(ops_set_precision(OPS_PRECISION_FP32), STATUS_OK);
+    free(inp), free(w), free(b), free(dout), free(o1), free(d1), free(g1), free(gb1);
+    free(o2), free(d2), free(g2), free(gb2), free(work);
+}
+
+START_TEST(test_bf16_network_layers)
+{
+    if (!bf16_on())
+        return;
+    static const struct cs gen[] = {
+        {2, 20, 1, 1, 512, 4, 1, 0}, {1, 512, 4, 4, 256, 4, 2, 1}, {2, 128, 16, 16, 64, 4, 2, 1},
+    };
+    static const struct cs disc[] = {
+        {2, 1, 64, 64, 64, 4, 2, 1}, {1, 128, 16, 16, 256, 4, 2, 1}, {2, 256, 8, 8, 512, 4, 2, 1},
+    };
+    for (size_t i = 0; i < sizeof gen / sizeof gen[0]; i++)
+        bf16_vs_ref(&gen[i], 1, 7000 + 10 * i);
+    for (size_t i = 0; i < sizeof disc / sizeof disc[0]; i++)
+        bf16_vs_ref(&disc[i], 0, 8000 + 10 * i);
+}
+END_TEST
+
+/* Small integers are exact in bf16, and their sums exact in fp32: the bf16 path must then give
+ * the fp32 answer to the bit, including the accumulating weight gradient (dweight +=). This
+ * pins the conversion (no rounding of exact values, no scaling) and the accumulate flag. */
+static float *ints(size_t n, uint64_t seed)
+{
+    float *p = frand(n, seed, 3.49f);
+    for (size_t i = 0; i < n; i++)
+        p[i] = roundf(p[i]);
+    return p;
+}
+
+START_TEST(test_bf16_exact_on_integers)
+{
+    if (!bf16_on())
+        return;
+    const struct cs c = {2, 6, 8, 8, 5, 4, 2, 1};
+    for (int transpose = 0; transpose <= 1; transpose++) {
+        struct conv_shape s;
+        ck_assert(mk_conv(&s, c, transpose));
+        const size_t ni = n_in(&s), no = n_out(&s), nw = n_w(&s), nb = (size_t)s.cout;
+        float *inp = ints(ni, 11), *w = ints(nw, 12), *b = ints(nb, 13), *dout = ints(no, 14);
+        float *g1 = ints(nw, 15), *gb1 = ints(nb, 16), *g2 = falloc(nw), *gb2 = falloc(nb);
+        float *o1 = falloc(no), *o2 = falloc(no), *d1 = falloc(ni), *d2 = falloc(ni);
+        float *work = falloc(transpose ? conv_transpose2d_work_size(&s) : conv2d_work_size(&s));
+        memcpy(g2, g1, nw * sizeof *g1);
+        memcpy(gb2, gb1, nb * sizeof *gb1);
+        ck_assert_int_eq(ops_set_precision(OPS_PRECISION_FP32), STATUS_OK);
+        if (transpose) {
+            conv_transpose2d_forward_ref(o1, inp, w, b, &s);
+            conv_transpose2d_backward_data_ref(d1, dout, w, &s);
+            conv_transpose2d_backward_weight_ref(g1, gb1, dout, inp, &s);
+        } else {
+            conv2d_forward_ref(o1, inp, w, b, &s);
+            conv2d_backward_data_ref(d1, dout, w, &s);
+            conv2d_backward_weight_ref(g1, gb1, dout, inp, &s);
+        }
+        ck_assert_int_eq(ops_set_precision(OPS_PRECISION_BF16), STATUS_OK);
+        if (transpose) {
+            conv_transpose2d_forward(o2, inp, w, b, &s, work);
+            conv_transpose2d_backward_data(d2, dout, w, &s, work);
+            conv_transpose2d_backward_weight(g2, gb2, dout, inp, &s, work);
+        } else {
+            conv2d_forward(o2, inp, w, b, &s, work);
+            conv2d_backward_data(d2, dout, w, &s, work);
+            conv2d_backward_weight(g2, gb2, dout, inp, &s, work);
+        }
+        ck_assert_int_eq(ops_set_precision(OPS_PRECISION_FP32), STATUS_OK);
+        ck_assert_mem_eq(o1, o2, no * sizeof *o1);
+        ck_assert_mem_eq(d1, d2, ni * sizeof *d1);
+        ck_assert_mem_eq(g1, g2, nw * sizeof *g1);
+        ck_assert_mem_eq(gb1, gb2, nb * sizeof *gb1);
+        free(inp), free(w), free(b), free(dout), free(g1), free(gb1), free(g2), free(gb2);
+        free(o1), free(o2), free(d1), free(d2), free(work);
+    }
+}
+END_TEST
+
+START_TEST(test_precision_names)
+{
+    ck_assert_int_eq(ops_precision_parse("fp32"), OPS_PRECISION_FP32);
+    ck_assert_int_eq(ops_precision_parse("bf16"), OPS_PRECISION_BF16);
+    ck_assert_int_eq(ops_precision_parse("fp16"), -1);
+    ck_assert_str_eq(ops_precision_name(OPS_PRECISION_BF16), "bf16");
+    /* a refused bf16 leaves the precision as it was */
+    ck_assert_int_eq(ops_set_precision(OPS_PRECISION_FP32), STATUS_OK);
+    if (ops_set_precision(OPS_PRECISION_BF16) != STATUS_OK) {
+        ck_assert_int_eq(ops_get_precision(), OPS_PRECISION_FP32);
+        ck_assert(strlen(ops_bf16_backend()) > 0);
+    }
+    ck_assert_int_eq(ops_set_precision(OPS_PRECISION_FP32), STATUS_OK);
+    ck_assert_int_eq(ops_get_precision(), OPS_PRECISION_FP32);
+    for (int i = CPU_ISA_PORTABLE; i <= CPU_ISA_AVX512; i++)
+        ck_assert_int_eq(cpu_isa_parse(cpu_isa_name((enum cpu_isa)i)), i);
+    ck_assert_int_eq(cpu_isa_parse("sse"), -1);
 }
 END_TEST
 
@@ -672,6 +842,8 @@ int main(void)
     tcase_add_test(cmp, test_conv_transpose2d_fast_vs_ref_odd);
     tcase_add_test(cmp, test_threaded_fast_vs_ref);
     tcase_add_test(cmp, test_network_layers_fast_vs_ref);
+    tcase_add_test(cmp, test_bf16_network_layers);
+    tcase_add_test(cmp, test_bf16_exact_on_integers);
     suite_add_tcase(s, cmp);
     TCase *val = tcase_create("values");
     tcase_add_test(val, test_shape_infer);
@@ -680,6 +852,7 @@ int main(void)
     tcase_add_test(val, test_pointwise_threads_identical);
     tcase_add_test(val, test_adam_three_steps);
     tcase_add_test(val, test_threads);
+    tcase_add_test(val, test_precision_names);
     suite_add_tcase(s, val);
     return tu_run(s);
 }

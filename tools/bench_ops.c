@@ -2,10 +2,12 @@
  * 20->512->256->128->64->1, discriminator: Conv 1->64->128->256->512), forward and backward-data,
  * the passes of one latent-search step, and prints GFLOP/s per layer and the step total.
  *
- *   bench_ops [--batch B] [--threads T] [--min-ms MS]
+ *   bench_ops [--batch B] [--threads T] [--min-ms MS] [--isa portable|avx2|avx512]
+ *             [--precision fp32|bf16]
  *
  * Each figure is the best of several timed rounds (the machine is shared; the best round is the
  * one least disturbed). A developer tool, not a test. */
+#include "cpu.h"
 #include "ops.h"
 
 #include <stdio.h>
@@ -145,6 +147,7 @@ static struct timing time_pointwise(int batch, double min_s)
 
 int main(int argc, char **argv)
 {
+    ops_blas_reexec(argv);
     int batch = 1, threads = 1;
     double min_ms = 30;
     for (int i = 1; i < argc; i++) {
@@ -154,8 +157,17 @@ int main(int argc, char **argv)
             threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--min-ms") && i + 1 < argc)
             min_ms = atof(argv[++i]);
-        else {
-            fprintf(stderr, "usage: bench_ops [--batch B] [--threads T] [--min-ms MS]\n");
+        else if (!strcmp(argv[i], "--isa") && i + 1 < argc && cpu_isa_parse(argv[i + 1]) >= 0)
+            cpu_set_isa_limit((enum cpu_isa)cpu_isa_parse(argv[++i]));
+        else if (!strcmp(argv[i], "--precision") && i + 1 < argc &&
+                 ops_precision_parse(argv[i + 1]) >= 0) {
+            if (ops_set_precision((enum ops_precision)ops_precision_parse(argv[++i]))) {
+                fprintf(stderr, "bench_ops: %s\n", status_message());
+                return 1;
+            }
+        } else {
+            fprintf(stderr, "usage: bench_ops [--batch B] [--threads T] [--min-ms MS] "
+                            "[--isa portable|avx2|avx512] [--precision fp32|bf16]\n");
             return 2;
         }
     }
@@ -164,9 +176,14 @@ int main(int argc, char **argv)
         return 2;
     }
     ops_set_threads(threads);
-    printf("batch %d, threads %d (best of 7 rounds of >= %.0f ms); GF/s by wall clock, and by "
-           "CPU time / threads\n",
-           batch, threads, min_ms);
+    char blas[160];
+    ops_blas_describe(blas, sizeof blas);
+    printf("%s\n", blas);
+    printf("batch %d, threads %d, kernels %s, %s%s%s (best of 7 rounds of >= %.0f ms); GF/s by "
+           "wall clock, and by CPU time / threads\n",
+           batch, threads, cpu_isa_name(cpu_isa()), ops_precision_name(ops_get_precision()),
+           ops_get_precision() == OPS_PRECISION_BF16 ? ": " : "",
+           ops_get_precision() == OPS_PRECISION_BF16 ? ops_bf16_backend() : "", min_ms);
     printf("%-26s %9s | %9s %7s %7s | %9s %7s %7s\n", "layer", "MFLOP/img", "fwd ms", "GF/s",
            "cpu/T", "bwd-d ms", "GF/s", "cpu/T");
     double wall = 0, cpu = 0, total_flop = 0;

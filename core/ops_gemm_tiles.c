@@ -1,0 +1,105 @@
+/* ops_gemm_tiles: the register tiles of the small-N product (ops_gemm.c), one per instruction
+ * set, each compiled for its own target so one binary runs on any x86-64 CPU.
+ *
+ * A tile computes c (mr, NR) (+)= sum_k a(i, k) b(k, 0..NR-1) with a(i, k) = a[i*a_rs + k*a_cs]:
+ * MR rows of A broadcast against NR columns of B, the MR x NR accumulators in registers.
+ *   AVX2 + FMA:  6 x 16 (12 of the 16 ymm registers)
+ *   AVX-512:    12 x 16 and 12 x 32 (12 or 24 of the 32 zmm registers; 12 independent sums
+ *               at least, so the two FMA units never wait on a result)
+ * Rows past mr (mr < MR) read row 0 and are not stored. b: rows ldb apart; c: rows ldc apart. */
+#include "ops_impl.h"
+
+#if OPS_HAVE_X86_TILES
+#include <immintrin.h>
+
+#define ROWS6(X) X(0) X(1) X(2) X(3) X(4) X(5)
+#define ROWS12(X) ROWS6(X) X(6) X(7) X(8) X(9) X(10) X(11)
+/* the row pointers, rows past mr aliased to row 0 */
+#define ROW_PTR(i) const float *a##i = a + (mr > i ? (size_t)i * a_rs : 0);
+
+__attribute__((target("avx2,fma"))) void ops_tile_avx2_6x16(int mr, int K, const float *a,
+                                                            size_t a_rs, size_t a_cs,
+                                                            const float *b, size_t ldb, float *c,
+                                                            size_t ldc, int accumulate)
+{
+    ROWS6(ROW_PTR)
+#define Z2(i) __m256 c##i##0 = _mm256_setzero_ps(), c##i##1 = c##i##0;
+    ROWS6(Z2)
+    for (int k = 0; k < K; k++, b += ldb) {
+        const size_t o = (size_t)k * a_cs;
+        const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+#define FMA2(i)                                                                               \
+    {                                                                                         \
+        const __m256 x = _mm256_broadcast_ss(a##i + o);                                       \
+        c##i##0 = _mm256_fmadd_ps(x, b0, c##i##0);                                            \
+        c##i##1 = _mm256_fmadd_ps(x, b1, c##i##1);                                            \
+    }
+        ROWS6(FMA2)
+    }
+#define ST2(i)                                                                                \
+    if (mr > i) {                                                                             \
+        float *ci = c + (size_t)i * ldc;                                                      \
+        if (accumulate) {                                                                     \
+            c##i##0 = _mm256_add_ps(c##i##0, _mm256_loadu_ps(ci));                            \
+            c##i##1 = _mm256_add_ps(c##i##1, _mm256_loadu_ps(ci + 8));                        \
+        }                                                                                     \
+        _mm256_storeu_ps(ci, c##i##0);                                                        \
+        _mm256_storeu_ps(ci + 8, c##i##1);                                                    \
+    }
+    ROWS6(ST2)
+}
+
+__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma"))) void
+ops_tile_avx512_12x16(int mr, int K, const float *a, size_t a_rs, size_t a_cs, const float *b,
+                      size_t ldb, float *c, size_t ldc, int accumulate)
+{
+    ROWS12(ROW_PTR)
+#define Z1(i) __m512 c##i = _mm512_setzero_ps();
+    ROWS12(Z1)
+    for (int k = 0; k < K; k++, b += ldb) {
+        const size_t o = (size_t)k * a_cs;
+        const __m512 b0 = _mm512_loadu_ps(b);
+#define FMA1(i) c##i = _mm512_fmadd_ps(_mm512_set1_ps(a##i[o]), b0, c##i);
+        ROWS12(FMA1)
+    }
+#define ST1(i)                                                                                \
+    if (mr > i) {                                                                             \
+        float *ci = c + (size_t)i * ldc;                                                      \
+        if (accumulate)                                                                       \
+            c##i = _mm512_add_ps(c##i, _mm512_loadu_ps(ci));                                  \
+        _mm512_storeu_ps(ci, c##i);                                                           \
+    }
+    ROWS12(ST1)
+}
+
+__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma"))) void
+ops_tile_avx512_12x32(int mr, int K, const float *a, size_t a_rs, size_t a_cs, const float *b,
+                      size_t ldb, float *c, size_t ldc, int accumulate)
+{
+    ROWS12(ROW_PTR)
+#define Z4(i) __m512 c##i##0 = _mm512_setzero_ps(), c##i##1 = c##i##0;
+    ROWS12(Z4)
+    for (int k = 0; k < K; k++, b += ldb) {
+        const size_t o = (size_t)k * a_cs;
+        const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+#define FMA4(i)                                                                               \
+    {                                                                                         \
+        const __m512 x = _mm512_set1_ps(a##i[o]);                                             \
+        c##i##0 = _mm512_fmadd_ps(x, b0, c##i##0);                                            \
+        c##i##1 = _mm512_fmadd_ps(x, b1, c##i##1);                                            \
+    }
+        ROWS12(FMA4)
+    }
+#define ST4(i)                                                                                \
+    if (mr > i) {                                                                             \
+        float *ci = c + (size_t)i * ldc;                                                      \
+        if (accumulate) {                                                                     \
+            c##i##0 = _mm512_add_ps(c##i##0, _mm512_loadu_ps(ci));                            \
+            c##i##1 = _mm512_add_ps(c##i##1, _mm512_loadu_ps(ci + 16));                       \
+        }                                                                                     \
+        _mm512_storeu_ps(ci, c##i##0);                                                        \
+        _mm512_storeu_ps(ci + 16, c##i##1);                                                   \
+    }
+    ROWS12(ST4)
+}
+#endif

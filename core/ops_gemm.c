@@ -5,18 +5,20 @@
  * operand has only N = 16..64 columns (the 4x4 and 8x8 layers). Every weight is then used only N
  * times, so the product is bound by how the weights stream through the cache, and OpenBLAS's
  * repacking of them costs as much as the arithmetic. For that case this file has its own
- * product, on the register tiles of ops_gemm_tiles.c (AVX-512 or AVX2, chosen per call by
- * cpu_isa()):
+ * product, on the kernels of ops_gemm_x86.c (AVX-512 or AVX2, chosen per call by cpu_isa()):
  *   C (M, N) = A (M, K) B (K, N), N a multiple of 16 and at most 32 (64 with A transposed), B
  *   not transposed.
- *   - A not transposed (rows of the weight along K): the tile's rows stream straight from memory.
- *   - A transposed (A = W^T, W (K, M) row-major): rows of W are copied, in their own order, into
- *     a packed block of MR-wide column strips (128 rows x 252 columns at a time, rows a few ahead
- *     prefetched), so W is read in row order and exactly once.
+ *   - A not transposed (rows of the weight along K): the rows of a register tile (12 x 16 or
+ *     12 x 32 for AVX-512, 6 x 16 for AVX2) stream straight from memory.
+ *   - A transposed (A = W^T, W (K, M) row-major): with AVX-512, W's rows are themselves vectors
+ *     of the product (ops_gemm_avx512_wt) and stream as they are. With AVX2, rows of W are copied,
+ *     in their own order, into a packed block of 6-wide column strips (128 rows x 252 columns at
+ *     a time, rows a few ahead prefetched), so W is read in row order and exactly once.
  * With ops_set_precision(OPS_PRECISION_BF16) every product goes to oneDNN in bf16 instead
  * (ops_gemm_bf16.c).
  * Threads: none here; the convolutions in ops.c split their work and call this per share. The
- * packing block lives on the caller's stack (126 KB; pool threads get 1 MB stacks). */
+ * packing block (AVX2) or the partial sums (AVX-512) live on the caller's stack (128 KB at most;
+ * pool threads get 1 MB stacks). */
 #include "ops.h"
 #include "ops_impl.h"
 
@@ -30,7 +32,7 @@ enum {
     SMALL_N_DIRECT = 32, /* widest B for A not transposed (B must stay in L2 for every tile) */
     SMALL_N_PACKED = 64, /* widest B for A transposed; beyond these OpenBLAS does as well */
     PACK_KC = 128,       /* rows of W per packed block (A transposed) */
-    PACK_MC = 252,       /* columns of W per packed block: a multiple of every tile's MR */
+    PACK_MC = 252,       /* columns of W per packed block: a multiple of the tile's MR */
     PF_ROWS = 4,         /* packing prefetches this many rows ahead */
 };
 
@@ -120,53 +122,40 @@ static void small_direct(const struct small_job *j, struct tile t)
     }
 }
 
-/* Copies W[k0 .. k0+kc, m0 .. m0+mc) (W = A^T, row-major, lda) into pack as strips of MR
+/* Copies W[k0 .. k0+kc, m0 .. m0+mc) (W = A^T, row-major, lda) into pack as strips of MR = 6
  * columns: pack[s*kc*MR + k*MR + i] = W[k0 + k, m0 + s*MR + i], zero past mc. Row by row, so W
- * streams in memory order. Inlined per MR so each strip is a fixed-size copy. */
-static inline __attribute__((always_inline)) void pack_strips(float *pack, const int MR,
-                                                              const float *W, int lda, int k0,
-                                                              int kc, int m0, int mc)
+ * streams in memory order. */
+enum { PACK_MR = 6 };
+
+static void pack_strips(float *pack, const float *W, int lda, int k0, int kc, int m0, int mc)
 {
-    const size_t ss = (size_t)kc * MR;
-    const int full = mc / MR, last = mc - full * MR;
+    const size_t ss = (size_t)kc * PACK_MR;
+    const int full = mc / PACK_MR, last = mc - full * PACK_MR;
     for (int k = 0; k < kc; k++) {
         const float *src = W + (size_t)(k0 + k) * lda + m0;
-        float *dst = pack + (size_t)k * MR;
+        float *dst = pack + (size_t)k * PACK_MR;
         if (k + PF_ROWS < kc) /* the rows a few ahead: W's rows are far apart */
             for (int i = 0; i < mc; i += 16)
                 __builtin_prefetch(src + (size_t)PF_ROWS * lda + i);
         for (int s = 0; s < full; s++)
-            memcpy(dst + s * ss, src + s * MR, (size_t)MR * sizeof(float));
+            memcpy(dst + s * ss, src + s * PACK_MR, PACK_MR * sizeof(float));
         if (last) {
-            memcpy(dst + full * ss, src + full * MR, (size_t)last * sizeof(float));
-            memset(dst + full * ss + last, 0, (size_t)(MR - last) * sizeof(float));
+            memcpy(dst + full * ss, src + full * PACK_MR, (size_t)last * sizeof(float));
+            memset(dst + full * ss + last, 0, (size_t)(PACK_MR - last) * sizeof(float));
         }
     }
 }
 
-static void pack_strips_6(float *pack, const float *W, int lda, int k0, int kc, int m0, int mc)
-{
-    pack_strips(pack, 6, W, lda, k0, kc, m0, mc);
-}
-
-static void pack_strips_12(float *pack, const float *W, int lda, int k0, int kc, int m0, int mc)
-{
-    pack_strips(pack, 12, W, lda, k0, kc, m0, mc);
-}
-
-/* A = W^T: W read row by row into packed blocks. */
+/* A = W^T: W read row by row into packed blocks (tiles of MR = 6 rows). */
 static void small_packed(const struct small_job *j, struct tile t)
 {
     float pack[PACK_KC * PACK_MC];
-    ASSERT(PACK_MC % t.mr == 0 && (t.mr == 6 || t.mr == 12));
+    ASSERT(t.mr == PACK_MR && PACK_MC % PACK_MR == 0);
     for (int m0 = 0; m0 < j->M; m0 += PACK_MC) {
         int mc = j->M - m0 < PACK_MC ? j->M - m0 : PACK_MC;
         for (int k0 = 0; k0 < j->K; k0 += PACK_KC) {
             int kc = j->K - k0 < PACK_KC ? j->K - k0 : PACK_KC;
-            if (t.mr == 12)
-                pack_strips_12(pack, j->A, j->lda, k0, kc, m0, mc);
-            else
-                pack_strips_6(pack, j->A, j->lda, k0, kc, m0, mc);
+            pack_strips(pack, j->A, j->lda, k0, kc, m0, mc);
             int acc = j->accumulate || k0 > 0;
             for (int s = 0; s * t.mr < mc; s++) {
                 int mr = mc - s * t.mr < t.mr ? mc - s * t.mr : t.mr;
@@ -190,6 +179,12 @@ void ops_gemm(int trans_a, int trans_b, int M, int N, int K, const float *A, int
         ops_gemm_bf16(trans_a, trans_b, M, N, K, A, lda, B, ldb, beta, C, ldc))
         return;
     if (!trans_b && K > 0 && N <= (trans_a ? SMALL_N_PACKED : SMALL_N_DIRECT)) {
+#if OPS_HAVE_X86_TILES
+        if (trans_a && N % 16 == 0 && cpu_isa() == CPU_ISA_AVX512) {
+            ops_gemm_avx512_wt(M, N, K, A, lda, B, ldb, C, ldc, beta != 0.0f);
+            return;
+        }
+#endif
         struct tile t = pick_tile(N);
         if (t.fn) {
             struct small_job j = {.M = M, .N = N, .K = K, .A = A, .lda = lda, .B = B,

@@ -15,7 +15,7 @@
 void ops_gemm(int trans_a, int trans_b, int M, int N, int K, const float *A, int lda,
               const float *B, int ldb, float beta, float *C, int ldc);
 
-/* ---- ops_gemm_tiles.c: the register tiles of the small-N product ------------------------------ */
+/* ---- ops_gemm_x86.c: the x86 kernels of the small-N product ---------------------------------- */
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define OPS_HAVE_X86_TILES 1
@@ -34,6 +34,10 @@ void ops_tile_avx512_12x16(int mr, int K, const float *a, size_t a_rs, size_t a_
                            const float *b, size_t ldb, float *c, size_t ldc, int accumulate);
 void ops_tile_avx512_12x32(int mr, int K, const float *a, size_t a_rs, size_t a_cs,
                            const float *b, size_t ldb, float *c, size_t ldc, int accumulate);
+/* C (M, N) (+)= W^T B with W (K, M) row-major (lda), B (K, N) (ldb); N a multiple of 16, at most
+ * 64. accumulate: add to C. */
+void ops_gemm_avx512_wt(int M, int N, int K, const float *W, int lda, const float *B, int ldb,
+                        float *C, int ldc, int accumulate);
 #endif
 
 /* ---- ops_gemm_bf16.c: the same product in bf16 through oneDNN ------------------------------ */

@@ -1,5 +1,6 @@
-/* ops_gemm_tiles: the register tiles of the small-N product (ops_gemm.c), one per instruction
- * set, each compiled for its own target so one binary runs on any x86-64 CPU.
+/* ops_gemm_x86: the x86 kernels of the small-N product (ops_gemm.c), each compiled for its own
+ * target so one binary runs on any x86-64 CPU: register tiles, and for AVX-512 a whole product
+ * with the weights streamed.
  *
  * A tile computes c (mr, NR) (+)= sum_k a(i, k) b(k, 0..NR-1) with a(i, k) = a[i*a_rs + k*a_cs]:
  * MR rows of A broadcast against NR columns of B, the MR x NR accumulators in registers.
@@ -101,5 +102,53 @@ ops_tile_avx512_12x32(int mr, int K, const float *a, size_t a_rs, size_t a_cs, c
         _mm512_storeu_ps(ci + 16, c##i##1);                                                   \
     }
     ROWS12(ST4)
+}
+/* C (M, N) (+)= W^T B, W (K, M) row-major: the transposed product streamed, for AVX-512.
+ * Rather than copying W into strips (the AVX2 path), 16 columns of W at a time are one vector:
+ * for each row k, C^T's 16 x 16 block gains W[k, m..m+15] x B[k, n] for 16 broadcast n. W is then
+ * read in its own row order, a chunk of KC rows at a time across a superblock of columns (KC
+ * sequential streams, which the hardware prefetches), and exactly once. The 16 x 16 sums of each
+ * block wait in `part` between chunks (at most PART floats: MB x N), then go to C transposed. */
+enum { WT_KC = 16, WT_PART = 32768 };
+
+__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma"))) void
+ops_gemm_avx512_wt(int M, int N, int K, const float *W, int lda, const float *B, int ldb,
+                   float *C, int ldc, int accumulate)
+{
+    float part[WT_PART] __attribute__((aligned(64))); /* 128 KB: pool threads have 1 MB stacks */
+    const int MB = WT_PART / N / 16 * 16;              /* N <= 64: at least 512 columns */
+#define ROWS16(X) ROWS12(X) X(12) X(13) X(14) X(15)
+    for (int m0 = 0; m0 < M; m0 += MB) {
+        const int m1 = M - m0 < MB ? M : m0 + MB;
+        for (int k0 = 0; k0 < K; k0 += WT_KC) {
+            const int kc = K - k0 < WT_KC ? K - k0 : WT_KC;
+            for (int m = m0; m < m1; m += 16) {
+                const __mmask16 mask = m1 - m >= 16 ? 0xffff : (__mmask16)((1u << (m1 - m)) - 1);
+                for (int n = 0; n < N; n += 16) {
+                    float *p = part + (size_t)(m - m0) * N + (size_t)n * 16;
+#define WT_LOAD(i) __m512 c##i = k0 ? _mm512_load_ps(p + 16 * i) : _mm512_setzero_ps();
+                    ROWS16(WT_LOAD)
+                    const float *w = W + (size_t)k0 * lda + m, *b = B + (size_t)k0 * ldb + n;
+                    for (int k = 0; k < kc; k++, w += lda, b += ldb) {
+                        const __m512 x = _mm512_maskz_loadu_ps(mask, w);
+#define WT_FMA(i) c##i = _mm512_fmadd_ps(x, _mm512_set1_ps(b[i]), c##i);
+                        ROWS16(WT_FMA)
+                    }
+#define WT_STORE(i) _mm512_store_ps(p + 16 * i, c##i);
+                    ROWS16(WT_STORE)
+                }
+            }
+        }
+        /* part holds, per block of 16 columns m and 16 n, sums[n][m]: C[m][n] */
+        for (int m = m0; m < m1; m += 16)
+            for (int n = 0; n < N; n += 16) {
+                const float *p = part + (size_t)(m - m0) * N + (size_t)n * 16;
+                for (int r = 0; r < 16 && m + r < m1; r++) {
+                    float *c = C + (size_t)(m + r) * ldc + n;
+                    for (int i = 0; i < 16; i++)
+                        c[i] = accumulate ? c[i] + p[16 * i + r] : p[16 * i + r];
+                }
+            }
+    }
 }
 #endif

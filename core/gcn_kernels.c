@@ -3,6 +3,8 @@
  * gcn_dense.c, the naive twins in gcn_ref.c. */
 #include "gcn_impl.h"
 
+#include "cpu.h"
+
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -29,9 +31,7 @@ int gcn_get_threads(void)
 int gcn_use_avx2(void)
 {
 #if GCN_HAVE_AVX2_CLONES
-    /* Reads flags the runtime filled in at start-up: cheap, and no shared state of ours (a
-     * cached answer would be a data race between server workers). */
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return cpu_isa() >= CPU_ISA_AVX2; /* cheap; lowered by cpu_set_isa_limit in tests */
 #else
     return 0;
 #endif

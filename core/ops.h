@@ -9,9 +9,9 @@
  * OVERWRITE their output gradient (dinp = ...); backward-weight kernels ACCUMULATE (dweight +=),
  * so a caller can sum gradients over several passes and zeroes them itself.
  *
- * Each fast kernel (ops*.c: im2col/col2im + OpenBLAS sgemm, or a small-N AVX2/FMA kernel chosen
- * at run time where OpenBLAS is slow) has a naive twin with the suffix _ref
- * (ops_ref.c: the definition, loop by loop). Tests check fast against _ref on random shapes, _ref
+ * Each fast kernel (ops*.c: im2col/col2im + OpenBLAS sgemm, or small-N AVX-512/AVX2 kernels
+ * chosen at run time where OpenBLAS is slow; oneDNN in bf16 on request) has a naive twin with the
+ * suffix _ref (ops_ref.c: the definition, loop by loop). Tests check fast against _ref on random shapes, _ref
  * against PyTorch's golden vectors, and every backward against central finite differences.
  *
  * Formulas: Conv2d, ConvTranspose2d, BatchNorm2d, LeakyReLU, Tanh and Adam as documented by PyTorch

@@ -208,6 +208,40 @@ static void expect_close(const char *what, const struct cs *c, const float *fast
                   c->batch, c->cin, c->h, c->w, c->cout, c->k, c->stride, c->pad, nmse, rel);
 }
 
+/* The three passes of one layer, by the references or by the fast kernels: out = forward(inp),
+ * d = backward data(dout), g/gb += backward weight(dout, inp). */
+struct passes {
+    float *out, *d, *g, *gb;
+};
+
+static void run_ref(struct passes p, const struct conv_shape *s, int transpose, const float *inp,
+                    const float *w, const float *b, const float *dout)
+{
+    if (transpose) {
+        conv_transpose2d_forward_ref(p.out, inp, w, b, s);
+        conv_transpose2d_backward_data_ref(p.d, dout, w, s);
+        conv_transpose2d_backward_weight_ref(p.g, p.gb, dout, inp, s);
+    } else {
+        conv2d_forward_ref(p.out, inp, w, b, s);
+        conv2d_backward_data_ref(p.d, dout, w, s);
+        conv2d_backward_weight_ref(p.g, p.gb, dout, inp, s);
+    }
+}
+
+static void run_fast(struct passes p, const struct conv_shape *s, int transpose, const float *inp,
+                     const float *w, const float *b, const float *dout, float *work)
+{
+    if (transpose) {
+        conv_transpose2d_forward(p.out, inp, w, b, s, work);
+        conv_transpose2d_backward_data(p.d, dout, w, s, work);
+        conv_transpose2d_backward_weight(p.g, p.gb, dout, inp, s, work);
+    } else {
+        conv2d_forward(p.out, inp, w, b, s, work);
+        conv2d_backward_data(p.d, dout, w, s, work);
+        conv2d_backward_weight(p.g, p.gb, dout, inp, s, work);
+    }
+}
+
 /* Runs every fast kernel with 1, 2 and 3 threads against one run of the references. */
 static void fast_vs_ref(const struct cs *c, int transpose, uint64_t seed)
 {
@@ -223,17 +257,11 @@ static void fast_vs_ref(const struct cs *c, int transpose, uint64_t seed)
     float *g1 = falloc(nw), *gb1 = falloc(nb);
     memcpy(g1, g0, nw * sizeof *g0);
     memcpy(gb1, gb0, nb * sizeof *gb0);
-    if (transpose) {
-        conv_transpose2d_forward_ref(o1, inp, w, b, &s);
+    run_ref((struct passes){o1, d1, g1, gb1}, &s, transpose, inp, w, b, dout);
+    if (transpose)
         conv_transpose2d_forward_ref(o1nb, inp, w, NULL, &s);
-        conv_transpose2d_backward_data_ref(d1, dout, w, &s);
-        conv_transpose2d_backward_weight_ref(g1, gb1, dout, inp, &s);
-    } else {
-        conv2d_forward_ref(o1, inp, w, b, &s);
+    else
         conv2d_forward_ref(o1nb, inp, w, NULL, &s);
-        conv2d_backward_data_ref(d1, dout, w, &s);
-        conv2d_backward_weight_ref(g1, gb1, dout, inp, &s);
-    }
 
     float *o2 = falloc(no), *d2 = falloc(ni), *g2 = falloc(nw), *gb2 = falloc(nb);
     float *work = falloc(transpose ? conv_transpose2d_work_size(&s) : conv2d_work_size(&s));
@@ -249,15 +277,7 @@ static void fast_vs_ref(const struct cs *c, int transpose, uint64_t seed)
         memcpy(gb2, gb0, nb * sizeof *gb0);
         char what[64];
         const char *kind = transpose ? "convT" : "conv";
-        if (transpose) {
-            conv_transpose2d_forward(o2, inp, w, b, &s, work);
-            conv_transpose2d_backward_data(d2, dout, w, &s, work);
-            conv_transpose2d_backward_weight(g2, gb2, dout, inp, &s, work);
-        } else {
-            conv2d_forward(o2, inp, w, b, &s, work);
-            conv2d_backward_data(d2, dout, w, &s, work);
-            conv2d_backward_weight(g2, gb2, dout, inp, &s, work);
-        }
+        run_fast((struct passes){o2, d2, g2, gb2}, &s, transpose, inp, w, b, dout, work);
         const char *in = cpu_isa_name(isa);
         snprintf(what, sizeof what, "%s forward (%d threads, %s)", kind, nt, in);
         expect_close(what, c, o2, o1, no);
@@ -373,29 +393,13 @@ static void bf16_vs_ref(const struct cs *c, int transpose, uint64_t seed)
     float *o2 = falloc(no), *d2 = falloc(ni), *g2 = falloc(nw), *gb2 = falloc(nb);
     float *work = falloc(transpose ? conv_transpose2d_work_size(&s) : conv2d_work_size(&s));
     ck_assert_int_eq(ops_set_precision(OPS_PRECISION_FP32), STATUS_OK);
-    if (transpose) {
-        conv_transpose2d_forward_ref(o1, inp, w, b, &s);
-        conv_transpose2d_backward_data_ref(d1, dout, w, &s);
-        conv_transpose2d_backward_weight_ref(g1, gb1, dout, inp, &s);
-    } else {
-        conv2d_forward_ref(o1, inp, w, b, &s);
-        conv2d_backward_data_ref(d1, dout, w, &s);
-        conv2d_backward_weight_ref(g1, gb1, dout, inp, &s);
-    }
+    run_ref((struct passes){o1, d1, g1, gb1}, &s, transpose, inp, w, b, dout);
     ck_assert_int_eq(ops_set_precision(OPS_PRECISION_BF16), STATUS_OK);
     for (int nt = 1; nt <= 2; nt++) {
         ops_set_threads(nt);
         memset(g2, 0, nw * sizeof *g2);
         memset(gb2, 0, nb * sizeof *gb2);
-        if (transpose) {
-            conv_transpose2d_forward(o2, inp, w, b, &s, work);
-            conv_transpose2d_backward_data(d2, dout, w, &s, work);
-            conv_transpose2d_backward_weight(g2, gb2, dout, inp, &s, work);
-        } else {
-            conv2d_forward(o2, inp, w, b, &s, work);
-            conv2d_backward_data(d2, dout, w, &s, work);
-            conv2d_backward_weight(g2, gb2, dout, inp, &s, work);
-        }
+        run_fast((struct passes){o2, d2, g2, gb2}, &s, transpose, inp, w, b, dout, work);
         const float *got[] = {o2, d2, g2}, *want[] = {o1, d1, g1};
         const size_t n[] = {no, ni, nw};
         const char *pass[] = {"forward", "backward data", "backward weight"};
@@ -457,25 +461,9 @@ START_TEST(test_bf16_exact_on_integers)
         memcpy(g2, g1, nw * sizeof *g1);
         memcpy(gb2, gb1, nb * sizeof *gb1);
         ck_assert_int_eq(ops_set_precision(OPS_PRECISION_FP32), STATUS_OK);
-        if (transpose) {
-            conv_transpose2d_forward_ref(o1, inp, w, b, &s);
-            conv_transpose2d_backward_data_ref(d1, dout, w, &s);
-            conv_transpose2d_backward_weight_ref(g1, gb1, dout, inp, &s);
-        } else {
-            conv2d_forward_ref(o1, inp, w, b, &s);
-            conv2d_backward_data_ref(d1, dout, w, &s);
-            conv2d_backward_weight_ref(g1, gb1, dout, inp, &s);
-        }
+        run_ref((struct passes){o1, d1, g1, gb1}, &s, transpose, inp, w, b, dout);
         ck_assert_int_eq(ops_set_precision(OPS_PRECISION_BF16), STATUS_OK);
-        if (transpose) {
-            conv_transpose2d_forward(o2, inp, w, b, &s, work);
-            conv_transpose2d_backward_data(d2, dout, w, &s, work);
-            conv_transpose2d_backward_weight(g2, gb2, dout, inp, &s, work);
-        } else {
-            conv2d_forward(o2, inp, w, b, &s, work);
-            conv2d_backward_data(d2, dout, w, &s, work);
-            conv2d_backward_weight(g2, gb2, dout, inp, &s, work);
-        }
+        run_fast((struct passes){o2, d2, g2, gb2}, &s, transpose, inp, w, b, dout, work);
         ck_assert_int_eq(ops_set_precision(OPS_PRECISION_FP32), STATUS_OK);
         ck_assert_mem_eq(o1, o2, no * sizeof *o1);
         ck_assert_mem_eq(d1, d2, ni * sizeof *d1);

@@ -8,10 +8,12 @@
 #include "api.h"
 #include "app.h"
 #include "console.h"
+#include "cpu.h"
 #include "http.h"
 #include "json.h"
 #include "metrics.h"
 #include "models.h"
+#include "ops.h"
 #include "pool.h"
 
 static enum api_result send_json(struct api_response *res, int status, struct json_writer *w)
@@ -207,6 +209,9 @@ enum api_result api_metrics(struct app *app, const struct api_route *route,
         .models_gcn = app->models ? app->models->ngcn : 0,
         .ready = not_ready(app) == NULL,
         .uptime_s = app_now() - app->t_start,
+        .blas_kernels = ops_blas_core(),
+        .small_kernels = cpu_isa_name(cpu_isa()),
+        .precision = ops_precision_name(ops_get_precision()),
     };
     size_t len;
     char *text = metrics_render(app->metrics, &g, &len);

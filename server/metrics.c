@@ -221,6 +221,12 @@ char *metrics_render(struct metrics *m, const struct metrics_gauges *g, size_t *
     fprintf(f, "# HELP inspectd_build_info Version of the running binary.\n"
                "# TYPE inspectd_build_info gauge\ninspectd_build_info{version=\"%s\"} 1\n",
             INSPECTD_VERSION);
+    fprintf(f, "# HELP inspectd_compute_info What runs the arithmetic: OpenBLAS's kernels, the "
+               "small-product kernels, the precision.\n# TYPE inspectd_compute_info gauge\n"
+               "inspectd_compute_info{blas=\"%s\",kernels=\"%s\",precision=\"%s\"} 1\n",
+            g->blas_kernels ? g->blas_kernels : "unknown",
+            g->small_kernels ? g->small_kernels : "unknown",
+            g->precision ? g->precision : "unknown");
 
     if (fclose(f) != 0) {
         free(text);

@@ -17,6 +17,8 @@ struct metrics_gauges {
     int models_anogan, models_gcn;
     int ready;     /* 1 when /readyz would answer 200 */
     double uptime_s;
+    /* what does the arithmetic, as labels of inspectd_compute_info (NULL: "unknown") */
+    const char *blas_kernels, *small_kernels, *precision;
 };
 
 /* Route labels (copied by pointer: they must outlive m); requests for no route count under

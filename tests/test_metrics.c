@@ -41,7 +41,9 @@ START_TEST(counts_and_histograms)
     ck_assert_int_eq(metrics_images_scored(m), 5);
 
     struct metrics_gauges g = {.queue_depth = 3, .queue_capacity = 64, .workers = 2,
-                               .workers_busy = 1, .models_anogan = 1, .ready = 1};
+                               .workers_busy = 1, .models_anogan = 1, .ready = 1,
+                               .blas_kernels = "SkylakeX", .small_kernels = "avx512",
+                               .precision = "fp32"};
     size_t len;
     char *t = metrics_render(m, &g, &len);
     ck_assert_ptr_nonnull(t);
@@ -63,6 +65,8 @@ START_TEST(counts_and_histograms)
     ck_assert(sample(t, "inspectd_queue_depth") == 3);
     ck_assert(sample(t, "inspectd_workers_busy") == 1);
     ck_assert(sample(t, "inspectd_ready") == 1);
+    ck_assert(sample(t, "inspectd_compute_info{blas=\"SkylakeX\",kernels=\"avx512\","
+                        "precision=\"fp32\"}") == 1);
 
     /* Every line: a comment (# HELP / # TYPE) or `name{labels} value`. */
     int lines = 0;

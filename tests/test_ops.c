@@ -495,6 +495,28 @@ START_TEST(test_precision_names)
 }
 END_TEST
 
+/* The OpenBLAS kernel advice: never over the user's OPENBLAS_CORETYPE, and when given, a core of
+ * the CPU's own instruction set. (The restart itself is checked end to end by integration.sh:
+ * the daemon's compute line.) */
+START_TEST(test_blas_core_advice)
+{
+    const char *core = ops_blas_core(), *advice = ops_blas_core_advice();
+    printf("OpenBLAS core %s, advice %s, CPU %s\n", core, advice ? advice : "(none)",
+           cpu_isa_name(cpu_isa_detected()));
+    ck_assert(strlen(core) > 0);
+    if (advice)
+        ck_assert_str_eq(advice, cpu_isa_detected() == CPU_ISA_AVX512 ? "SkylakeX" : "Haswell");
+    if (cpu_isa_detected() == CPU_ISA_PORTABLE)
+        ck_assert_ptr_null(advice);
+    setenv("OPENBLAS_CORETYPE", "Prescott", 1);
+    ck_assert_ptr_null(ops_blas_core_advice());
+    unsetenv("OPENBLAS_CORETYPE");
+    char line[160];
+    ops_blas_describe(line, sizeof line);
+    ck_assert_msg(strstr(line, core) && !strncmp(line, "OpenBLAS", 8), "describe: %s", line);
+}
+END_TEST
+
 START_TEST(test_shape_infer)
 {
     struct conv_shape s = {.batch = 1, .cin = 1, .hin = 64, .win = 64, .k = 4, .stride = 2,
@@ -841,6 +863,7 @@ int main(void)
     tcase_add_test(val, test_adam_three_steps);
     tcase_add_test(val, test_threads);
     tcase_add_test(val, test_precision_names);
+    tcase_add_test(val, test_blas_core_advice);
     suite_add_tcase(s, val);
     return tu_run(s);
 }

@@ -1,7 +1,8 @@
 /* test_encoder: the f-AnoGAN encoder against PyTorch (tests/data/encoder_golden.safetensors, made
  * by tools/encoder_golden.py): E(x) in eval and train mode, BatchNorm running statistics after a
  * train-mode pass, and the izi_f objective with its gradient for every encoder parameter, computed
- * through the same net API the trainer uses. Also: a model with an encoder scores from E(x). */
+ * through the same net API the trainer uses, and that gradient against finite differences. Also:
+ * a model with an encoder scores from E(x). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,6 +153,95 @@ START_TEST(test_izif_gradient)
 }
 END_TEST
 
+/* izi_f of the encoder at x (G and D frozen, eval mode; E in `mode`), in double; with grads, the
+ * encoder's parameter gradients are accumulated into model->enc.grads (zeroed first). */
+static double izif_loss(const float *x, float kappa, enum net_mode mode, int grads)
+{
+    struct net_ctx *ce = net_ctx_create(&model->enc, B), *cg = net_ctx_create(&model->g, B);
+    struct net_ctx *cd = net_ctx_create(&model->d_feat, B);
+    size_t nx = B * 4096, nf = B * anogan_feature_size(model);
+    float *fx = malloc(nf * sizeof(float)), *gx = malloc(nx * sizeof(float));
+    float *dgx = malloc(nx * sizeof(float)), *dgx_f = malloc(nx * sizeof(float));
+    float *dfg = malloc(nf * sizeof(float)), *dz = malloc(B * 6 * sizeof(float));
+    float *stats = malloc(model->enc.nstats * sizeof(float));
+    memcpy(stats, model->enc.stats, model->enc.nstats * sizeof(float)); /* train mode moves them */
+    memcpy(fx, net_forward(&model->d_feat, cd, x, B, NET_MODE_EVAL), nf * sizeof(float));
+    const float *z = net_forward(&model->enc, ce, x, B, mode);
+    memcpy(gx, net_forward(&model->g, cg, z, B, NET_MODE_EVAL), nx * sizeof(float));
+    const float *fg = net_forward(&model->d_feat, cd, gx, B, NET_MODE_EVAL);
+    double lx = 0, lf = 0;
+    for (size_t i = 0; i < nx; i++) {
+        double d = (double)gx[i] - x[i];
+        lx += d * d;
+        dgx[i] = (float)(2 * d / (double)nx);
+    }
+    for (size_t i = 0; i < nf; i++) {
+        double d = (double)fg[i] - fx[i];
+        lf += d * d;
+        dfg[i] = (float)(kappa * 2 * d / (double)nf);
+    }
+    if (grads) {
+        net_zero_grad(&model->enc);
+        net_backward(&model->d_feat, cd, dgx_f, dfg, false);
+        for (size_t i = 0; i < nx; i++)
+            dgx[i] += dgx_f[i];
+        net_backward(&model->g, cg, dz, dgx, false);
+        net_backward(&model->enc, ce, NULL, dz, true);
+    }
+    memcpy(model->enc.stats, stats, model->enc.nstats * sizeof(float));
+    free(fx), free(gx), free(dgx), free(dgx_f), free(dfg), free(dz), free(stats);
+    net_ctx_free(ce), net_ctx_free(cg), net_ctx_free(cd);
+    return lx / (double)nx + kappa * lf / (double)nf;
+}
+
+/* The encoder's backward pass against central finite differences of izi_f, in train mode (batch
+ * statistics, as the trainer runs it; net.c takes no parameter gradients in eval mode), on the
+ * parameters with the largest gradients of every block (where a difference quotient has signal
+ * above float rounding; steps of 3 % of a weight, smaller ones drown in the float32 forward's
+ * rounding: 2 % agreement at this step, 16 % at a tenth of it). */
+START_TEST(test_izif_finite_differences)
+{
+    setup();
+    const float *x = tensor("in.x", B * 4096);
+    ck_assert_int_eq(net_alloc_training(&model->enc), STATUS_OK);
+    {
+        const int mode = NET_MODE_TRAIN;
+        izif_loss(x, 1.0f, (enum net_mode)mode, 1);
+        float *grad = malloc(model->enc.nparams * sizeof(float));
+        memcpy(grad, model->enc.grads, model->enc.nparams * sizeof(float));
+        int checked = 0;
+        for (int i = 0; i < model->enc.nblocks; i++) {
+            struct net_block *b = &model->enc.blocks[i];
+            size_t off = (size_t)(b->weight - model->enc.params);
+            size_t nw = (size_t)b->spec.cout * (size_t)b->cin * 16;
+            for (int pick = 0; pick < 3; pick++) { /* the 3 largest |gradient| of the weight */
+                size_t best = off;
+                for (size_t j = off; j < off + nw; j++)
+                    if (fabsf(grad[j]) > fabsf(grad[best]))
+                        best = j;
+                float *w = &model->enc.params[best], w0 = *w, eps = 3e-2f * fmaxf(fabsf(w0), 0.05f);
+                *w = w0 + eps;
+                double lp = izif_loss(x, 1.0f, (enum net_mode)mode, 0);
+                *w = w0 - eps;
+                double lm = izif_loss(x, 1.0f, (enum net_mode)mode, 0);
+                *w = w0;
+                double fd = (lp - lm) / (2.0 * eps), an = grad[best];
+                printf("block %d param %zu: analytic %.6g, finite difference %.6g\n", i,
+                       best - off, an, fd);
+                ck_assert_msg(fabs(fd - an) <= 5e-2 * fabs(an),
+                              "block %d param %zu: analytic %g, finite difference %g", i,
+                              best - off, an, fd);
+                grad[best] = 0; /* next pick: the next largest */
+                checked++;
+            }
+        }
+        ck_assert_int_eq(checked, 3 * model->enc.nblocks);
+        free(grad);
+    }
+    teardown();
+}
+END_TEST
+
 /* With an encoder, the search can start from E(x): zero steps gives the score at z = E(x). */
 START_TEST(test_encoder_start)
 {
@@ -186,6 +276,7 @@ int main(void)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_encoder_forward_eval_and_train);
     tcase_add_test(tc, test_izif_gradient);
+    tcase_add_test(tc, test_izif_finite_differences);
     tcase_add_test(tc, test_encoder_start);
     suite_add_tcase(s, tc);
     return tu_run(s);

@@ -219,7 +219,8 @@ START_TEST(test_izif_finite_differences)
                 for (size_t j = off; j < off + nw; j++)
                     if (fabsf(grad[j]) > fabsf(grad[best]))
                         best = j;
-                float *w = &model->enc.params[best], w0 = *w, eps = 3e-2f * fmaxf(fabsf(w0), 0.05f);
+                float *w = &model->enc.params[best], w0 = *w;
+                const float eps = 3e-2f * fmaxf(fabsf(w0), 0.05f);
                 *w = w0 + eps;
                 double lp = izif_loss(x, 1.0f, (enum net_mode)mode, 0);
                 *w = w0 - eps;

@@ -28,7 +28,8 @@ int cpu_has_avx512_bf16(void)
 int cpu_has_amx_bf16(void)
 {
     /* AMX needs the kernel's permission (arch_prctl) as well as the CPU flag; oneDNN asks for
-     * it itself. Here only the flag, for the record: cpuid leaf 7, edx bits 22 (bf16), 24 (tile). */
+     * it itself. Here only the flag, for the record: cpuid leaf 7, edx bits 22 (bf16) and 24
+     * (tile). */
     if (cpu_isa_detected() != CPU_ISA_AVX512)
         return 0;
     unsigned a = 7, b = 0, c = 0, d = 0;

@@ -11,8 +11,9 @@
  *
  * Each fast kernel (ops*.c: im2col/col2im + OpenBLAS sgemm, or small-N AVX-512/AVX2 kernels
  * chosen at run time where OpenBLAS is slow; oneDNN in bf16 on request) has a naive twin with the
- * suffix _ref (ops_ref.c: the definition, loop by loop). Tests check fast against _ref on random shapes, _ref
- * against PyTorch's golden vectors, and every backward against central finite differences.
+ * suffix _ref (ops_ref.c: the definition, loop by loop). Tests check fast against _ref on random
+ * shapes, _ref against PyTorch's golden vectors, and every backward against central finite
+ * differences.
  *
  * Formulas: Conv2d, ConvTranspose2d, BatchNorm2d, LeakyReLU, Tanh and Adam as documented by PyTorch
  * (torch.nn / torch.optim.Adam, 1.13); BatchNorm: Ioffe & Szegedy 2015, Algorithm 1. */

@@ -281,7 +281,9 @@ static void load(void)
 enum status ops_bf16_prepare(void)
 {
     pthread_once(&load_once, load);
-    return __atomic_load_n(&dn.ready, __ATOMIC_ACQUIRE) ? STATUS_OK : status_fail(STATUS_UNSUPPORTED, "%s", backend);
+    if (__atomic_load_n(&dn.ready, __ATOMIC_ACQUIRE))
+        return STATUS_OK;
+    return status_fail(STATUS_UNSUPPORTED, "%s", backend);
 }
 
 int ops_gemm_bf16(int trans_a, int trans_b, int M, int N, int K, const float *A, int lda,

@@ -81,7 +81,7 @@ int cmd_bench(int argc, char **argv)
     }
     /* per image and step: G and D-features forward, and the same again backward (data only) */
     double flops = 2 * (net_forward_flops(&m->g) + net_forward_flops(&m->d_feat));
-    char compute[256];
+    char compute[512];
     train_cli_describe_compute(compute, sizeof compute);
     if (!json)
         printf("%s\nlatent search step (G fwd, D fwd, D bwd, G bwd, Adam), %d BLAS threads, "

@@ -32,7 +32,7 @@ int cmd_serve(int argc, char **argv)
     gcn_set_threads(cfg.threads);
     if ((rc = train_cli_precision("serve", cfg.precision)))
         return rc;
-    char compute[256];
+    char compute[512];
     train_cli_describe_compute(compute, sizeof compute);
     fprintf(stdout, "%s\n", compute);
 

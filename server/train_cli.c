@@ -65,9 +65,13 @@ void train_cli_describe_compute(char *buf, size_t len)
     char blas[160];
     ops_blas_describe(blas, sizeof blas);
     enum ops_precision p = ops_get_precision();
-    snprintf(buf, len, "compute: %s; small products on %s tiles; %s%s%s", blas,
-             cpu_isa_name(cpu_isa()), ops_precision_name(p), p == OPS_PRECISION_BF16 ? " via " : "",
-             p == OPS_PRECISION_BF16 ? ops_bf16_backend() : "");
+    const char *bf16_hw = cpu_has_amx_bf16()      ? "AMX"
+                          : cpu_has_avx512_bf16() ? "AVX-512-BF16, no AMX"
+                                                  : "none";
+    const int bf16 = p == OPS_PRECISION_BF16;
+    snprintf(buf, len, "compute: %s; small products on %s tiles; %s%s%s (bf16 hardware: %s)",
+             blas, cpu_isa_name(cpu_isa()), ops_precision_name(p), bf16 ? " via " : "",
+             bf16 ? ops_bf16_backend() : "", bf16_hw);
 }
 
 int train_cli_pair(const char *s, float *a, float *b)

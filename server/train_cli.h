@@ -19,7 +19,8 @@ int train_cli_u64(const char *s, uint64_t *out);
  * 0 on success, 2 for an unknown name, 1 when this machine cannot run it. */
 int train_cli_precision(const char *cmd, const char *value);
 /* One line on what runs the numbers: the BLAS and its kernels, the small-product tiles, the
- * precision and (for bf16) its backend. For start-up logs and benchmark headers. */
+ * precision and (for bf16) its backend, and the CPU's bf16 units. For start-up logs and
+ * benchmark headers; 512 bytes hold it. */
 void train_cli_describe_compute(char *buf, size_t len);
 /* "B1,B2" into two floats in [0, 1). */
 int train_cli_pair(const char *s, float *a, float *b);

@@ -122,52 +122,30 @@ static void small_direct(const struct small_job *j, struct tile t)
     }
 }
 
-/* Copies W[k0 .. k0+kc, m0 .. m0+mc) (W = A^T, row-major, lda) into pack as strips of MR = 6
- * columns: pack[s*kc*MR + k*MR + i] = W[k0 + k, m0 + s*MR + i], zero past mc. Row by row, so W
- * streams in memory order. */
-enum { PACK_MR = 6 };
-
-static void pack_strips(float *pack, const float *W, int lda, int k0, int kc, int m0, int mc)
-{
-    const size_t ss = (size_t)kc * PACK_MR;
-    const int full = mc / PACK_MR, last = mc - full * PACK_MR;
-    for (int k = 0; k < kc; k++) {
-        const float *src = W + (size_t)(k0 + k) * lda + m0;
-        float *dst = pack + (size_t)k * PACK_MR;
-        if (k + PF_ROWS < kc) /* the rows a few ahead: W's rows are far apart */
-            for (int i = 0; i < mc; i += 16)
-                __builtin_prefetch(src + (size_t)PF_ROWS * lda + i);
-        for (int s = 0; s < full; s++)
-            memcpy(dst + s * ss, src + s * PACK_MR, PACK_MR * sizeof(float));
-        if (last) {
-            memcpy(dst + full * ss, src + full * PACK_MR, (size_t)last * sizeof(float));
-            memset(dst + full * ss + last, 0, (size_t)(PACK_MR - last) * sizeof(float));
-        }
-    }
-}
-
-/* A = W^T: W read row by row into packed blocks (tiles of MR = 6 rows). */
+#if OPS_HAVE_X86_TILES
+/* A = W^T: W read row by row into packed blocks (ops_pack_strips_avx2), then the 6 x 16 tile. */
 static void small_packed(const struct small_job *j, struct tile t)
 {
-    float pack[PACK_KC * PACK_MC];
-    ASSERT(t.mr == PACK_MR && PACK_MC % PACK_MR == 0);
+    float pack[PACK_KC * PACK_MC + (PACK_MC / OPS_PACK_MR + 1) * 2];
+    ASSERT(t.mr == OPS_PACK_MR && PACK_MC % OPS_PACK_MR == 0);
     for (int m0 = 0; m0 < j->M; m0 += PACK_MC) {
         int mc = j->M - m0 < PACK_MC ? j->M - m0 : PACK_MC;
         for (int k0 = 0; k0 < j->K; k0 += PACK_KC) {
             int kc = j->K - k0 < PACK_KC ? j->K - k0 : PACK_KC;
-            pack_strips(pack, j->A, j->lda, k0, kc, m0, mc);
+            ops_pack_strips_avx2(pack, j->A, j->lda, k0, kc, m0, mc, PF_ROWS);
             int acc = j->accumulate || k0 > 0;
             for (int s = 0; s * t.mr < mc; s++) {
                 int mr = mc - s * t.mr < t.mr ? mc - s * t.mr : t.mr;
                 float *c = j->C + (size_t)(m0 + s * t.mr) * j->ldc;
                 for (int n = 0; n < j->N; n += t.nr)
-                    t.fn(mr, kc, pack + (size_t)s * kc * t.mr, 1, (size_t)t.mr,
+                    t.fn(mr, kc, pack + (size_t)s * ops_pack_strip_stride(kc), 1, (size_t)t.mr,
                          j->B + (size_t)k0 * j->ldb + n, (size_t)j->ldb, c + n, (size_t)j->ldc,
                          acc);
             }
         }
     }
 }
+#endif
 
 void ops_gemm(int trans_a, int trans_b, int M, int N, int K, const float *A, int lda,
               const float *B, int ldb, float beta, float *C, int ldc)
@@ -189,9 +167,11 @@ void ops_gemm(int trans_a, int trans_b, int M, int N, int K, const float *A, int
         if (t.fn) {
             struct small_job j = {.M = M, .N = N, .K = K, .A = A, .lda = lda, .B = B,
                                   .ldb = ldb, .accumulate = beta != 0.0f, .C = C, .ldc = ldc};
+#if OPS_HAVE_X86_TILES
             if (trans_a)
                 small_packed(&j, t);
             else
+#endif
                 small_direct(&j, t);
             return;
         }

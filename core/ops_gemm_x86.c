@@ -50,6 +50,41 @@ __attribute__((target("avx2,fma"))) void ops_tile_avx2_6x16(int mr, int K, const
     ROWS6(ST2)
 }
 
+/* Strips of 6 columns of W[k0 .. k0+kc, m0 .. m0+mc) for the 6 x 16 tile: pack[s*stride + k*6 + i]
+ * = W[k0 + k, m0 + 6s + i], zero past mc, stride = ops_pack_strip_stride(kc). Row by row, so W
+ * streams in memory order, rows pf ahead prefetched; a full strip moves as one 8-float load and
+ * store (its 2 extra floats land where the next row of the strip, or the padding, goes). */
+__attribute__((target("avx2,fma"))) void ops_pack_strips_avx2(float *pack, const float *W,
+                                                               int lda, int k0, int kc, int m0,
+                                                               int mc, int pf)
+{
+    const int MR = OPS_PACK_MR;
+    const size_t ss = ops_pack_strip_stride(kc);
+    const int full = mc / MR, last = mc - full * MR;
+    /* The 8-float load of a full strip reads 2 floats past it: only safe while those are in
+     * the block's columns. */
+    const int vec = mc - full * MR >= 2 ? full : full - 1;
+    for (int k = 0; k < kc; k++) {
+        const float *src = W + (size_t)(k0 + k) * lda + m0;
+        float *dst = pack + (size_t)k * MR;
+        if (k + pf < kc) /* the rows a few ahead: W's rows are far apart */
+            for (int i = 0; i < mc; i += 16)
+                __builtin_prefetch(src + (size_t)pf * lda + i);
+        int s = 0;
+        for (; s < vec; s++)
+            _mm256_storeu_ps(dst + s * ss, _mm256_loadu_ps(src + s * MR));
+        for (; s < full; s++)
+            for (int i = 0; i < MR; i++)
+                dst[s * ss + i] = src[s * MR + i];
+        if (last) {
+            for (int i = 0; i < last; i++)
+                dst[full * ss + i] = src[full * MR + i];
+            for (int i = last; i < MR; i++)
+                dst[full * ss + i] = 0.0f;
+        }
+    }
+}
+
 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma"))) void
 ops_tile_avx512_12x16(int mr, int K, const float *a, size_t a_rs, size_t a_cs, const float *b,
                       size_t ldb, float *c, size_t ldc, int accumulate)

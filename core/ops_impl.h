@@ -34,6 +34,16 @@ void ops_tile_avx512_12x16(int mr, int K, const float *a, size_t a_rs, size_t a_
                            const float *b, size_t ldb, float *c, size_t ldc, int accumulate);
 void ops_tile_avx512_12x32(int mr, int K, const float *a, size_t a_rs, size_t a_cs,
                            const float *b, size_t ldb, float *c, size_t ldc, int accumulate);
+/* The AVX2 path's packing of W^T for the 6 x 16 tile: strips of OPS_PACK_MR columns, each
+ * ops_pack_strip_stride(kc) floats (2 of padding for the 8-float copies); pf: rows to prefetch
+ * ahead. The block needs (mc / 6 + 1) strips. */
+enum { OPS_PACK_MR = 6 };
+static inline size_t ops_pack_strip_stride(int kc)
+{
+    return (size_t)kc * OPS_PACK_MR + 2;
+}
+void ops_pack_strips_avx2(float *pack, const float *W, int lda, int k0, int kc, int m0, int mc,
+                          int pf);
 /* C (M, N) (+)= W^T B with W (K, M) row-major (lda), B (K, N) (ldb); N a multiple of 16, at most
  * 64. accumulate: add to C. */
 void ops_gemm_avx512_wt(int M, int N, int K, const float *W, int lda, const float *B, int ldb,

@@ -125,9 +125,10 @@ static struct thread_state *state_get(void)
     return s;
 }
 
-/* The primitive for this key, made on first use. impl (optional) gets its implementation name. */
+/* The primitive for this key, made on first use. impl (optional, len bytes) gets a copy of its
+ * implementation's name. */
 static struct entry *entry_get(struct thread_state *s, int ta, int tb, int M, int N, int K,
-                               int ldc, int acc, const char **impl)
+                               int ldc, int acc, char *impl, size_t len)
 {
     for (int i = 0; i < s->n; i++) {
         struct entry *e = &s->cache[i];
@@ -162,8 +163,10 @@ static struct entry *entry_get(struct thread_state *s, int ta, int tb, int M, in
              dn.dnnl_post_ops_append_sum(po, 1.0f) == dnnl_success &&
              dn.dnnl_primitive_attr_set_post_ops(attr, po) == dnnl_success;
     ok = ok && dn.dnnl_primitive_desc_create(&pd, &desc, attr, dn.engine, NULL) == dnnl_success;
-    if (ok && impl)
-        ok = dn.dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, impl) == dnnl_success;
+    const char *name = NULL; /* owned by pd */
+    if (ok && impl && dn.dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &name) ==
+                          dnnl_success)
+        snprintf(impl, len, "%s", name ? name : "");
     ok = ok && dn.dnnl_primitive_create(&e->prim, pd) == dnnl_success &&
          dn.dnnl_memory_create(&e->a, &amd, dn.engine, DNNL_MEMORY_NONE) == dnnl_success &&
          dn.dnnl_memory_create(&e->b, &bmd, dn.engine, DNNL_MEMORY_NONE) == dnnl_success &&
@@ -258,8 +261,8 @@ static void load(void)
     }
     /* A probe product: which kernel would run, and that it runs. */
     struct thread_state *s = state_get();
-    const char *impl = "";
-    struct entry *e = s ? entry_get(s, 0, 0, 16, 16, 16, 16, 0, &impl) : NULL;
+    char impl[64] = "";
+    struct entry *e = s ? entry_get(s, 0, 0, 16, 16, 16, 16, 0, impl, sizeof impl) : NULL;
     float a[256], c[256];
     for (int i = 0; i < 256; i++)
         a[i] = (float)(i % 7) - 3.0f;
@@ -292,7 +295,8 @@ int ops_gemm_bf16(int trans_a, int trans_b, int M, int N, int K, const float *A,
     if (!__atomic_load_n(&dn.ready, __ATOMIC_ACQUIRE) || K == 0)
         return 0;
     struct thread_state *s = state_get();
-    struct entry *e = s ? entry_get(s, trans_a, trans_b, M, N, K, ldc, beta != 0.0f, NULL) : NULL;
+    struct entry *e =
+        s ? entry_get(s, trans_a, trans_b, M, N, K, ldc, beta != 0.0f, NULL, 0) : NULL;
     return e && run(s, e, A, lda, B, ldb, C);
 }
 #else

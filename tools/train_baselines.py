@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Simple anomaly baselines (PCA reconstruction error, 1-nearest-neighbour distance) on the same
 images `inspectd train anogan` / `inspectd eval anogan` use, so every AnoGAN figure in
-docs/benchmarks-training.md has its baseline beside it. Pixels in [0, 1] at their stored size.
+docs/benchmarks.md has its baseline beside it. Pixels in [0, 1] at their stored size.
 
   train_baselines.py mnist     fit on 7/8 of the first half of ../shared/datasets/mnist,
                                score 2/7/8 of the second half (anomalous = 2)

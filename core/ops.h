@@ -107,6 +107,19 @@ void tanh_forward(float *out, const float *inp, size_t n);
 /* dinp = dout * (1 - out^2), out the forward output. */
 void tanh_backward(float *dinp, const float *dout, const float *out, size_t n);
 
+/* ---- Classifier head (ops_head.c) ---------------------------------------------------------- */
+/* out (C, B) = mean over the HW positions of inp (C, B, HW). */
+void avgpool_global_forward(float *out, const float *inp, int C, int B, int HW);
+/* dinp (C, B, HW) = dout (C, B) / HW at every position. Overwrites dinp. */
+void avgpool_global_backward(float *dinp, const float *dout, int C, int B, int HW);
+/* logp (K, B) = log softmax over the K logits (K, B) of each image. */
+void log_softmax_forward(float *logp, const float *logits, int K, int B);
+/* Mean over the batch of -log softmax(logits)[label]: returns the loss and writes logp (K, B)
+ * for the backward pass. labels[B] in [0, K). */
+float softmax_xent_forward(float *logp, const float *logits, const int *labels, int K, int B);
+/* dlogits (K, B) = (softmax - onehot(label)) / B, the gradient of the mean loss. Overwrites. */
+void softmax_xent_backward(float *dlogits, const float *logp, const int *labels, int K, int B);
+
 /* ---- Adam (torch.optim.Adam, L2 weight decay added to the gradient, no AMSGrad) ----------- */
 struct adam_config {
     float lr, beta1, beta2, eps, weight_decay;

@@ -11,6 +11,7 @@
 #include "safetensors.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <math.h>
 #include <stdbool.h>
 #include <string.h>
@@ -409,4 +410,39 @@ const char *safetensors_meta_get(const struct safetensors *st, const char *key)
         if (strcmp(st->meta[i].key, key) == 0)
             return st->meta[i].value;
     return NULL;
+}
+
+enum status safetensors_meta_float(const struct safetensors *st, const char *key, float *v,
+                              const char *file)
+{
+    const char *s = safetensors_meta_get(st, key);
+    if (!s)
+        return STATUS_OK;
+    char *end;
+    errno = 0;
+    double d = strtod(s, &end);
+    if (end == s || *end || errno || !isfinite(d))
+        return status_fail(STATUS_FORMAT, "%s: metadata %s = '%s' is not a number", file, key, s);
+    *v = (float)d;
+    return STATUS_OK;
+}
+
+enum status safetensors_meta_int(const struct safetensors *st, const char *key, int *v,
+                            const char *file)
+{
+    float f = (float)*v;
+    enum status s = safetensors_meta_float(st, key, &f, file);
+    if (s)
+        return s;
+    if (f != floorf(f) || fabsf(f) > 1e9f)
+        return status_fail(STATUS_FORMAT, "%s: metadata %s is not an integer", file, key);
+    *v = (int)f;
+    return STATUS_OK;
+}
+
+void safetensors_meta_string(const struct safetensors *st, const char *key, char *dst, size_t len)
+{
+    const char *s = safetensors_meta_get(st, key);
+    if (s)
+        snprintf(dst, len, "%s", s);
 }

@@ -50,6 +50,15 @@ void safetensors_free(struct safetensors *st);
 const struct safetensors_tensor *safetensors_find(const struct safetensors *st, const char *name);
 const char *safetensors_meta_get(const struct safetensors *st, const char *key);
 
+/* Metadata values: absent keeps *v (or dst) as it is; a present number must parse completely and
+ * be finite (an int also whole), else STATUS_FORMAT naming file and key. */
+enum status safetensors_meta_float(const struct safetensors *st, const char *key, float *v,
+                                   const char *file);
+enum status safetensors_meta_int(const struct safetensors *st, const char *key, int *v,
+                                 const char *file);
+void safetensors_meta_string(const struct safetensors *st, const char *key, char *dst,
+                             size_t len);
+
 /* A builder for writing: add tensors (data is copied) and metadata, then save. */
 struct safetensors *safetensors_new(void);
 enum status safetensors_add(struct safetensors *st, const char *name, const int64_t *shape,

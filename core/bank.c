@@ -337,6 +337,7 @@ struct coreset {
     int *assign;            /* (count) index into chosen of that centre */
     double *radius;         /* (m) per centre: max mind of its rows */
     double *dcc;            /* (m) |u_c - u_a|^2 for the newest c, INFINITY: cluster ruled out */
+    int threads;            /* how many ran the last coreset_rows */
     int far_i[MAX_THREADS]; /* per thread: its unchosen row farthest from the centres */
     double far_d[MAX_THREADS];
 };
@@ -388,6 +389,8 @@ static void coreset_rows(void *ctx, int t, int nt)
     }
     c->far_i[t] = far_i;
     c->far_d[t] = far_d;
+    if (t == 0)
+        c->threads = nt; /* the pool may run fewer threads than asked for */
 }
 
 /* Checks the arguments, and fills w (count) and nu (count) when both are non-NULL. */
@@ -461,7 +464,7 @@ enum status bank_coreset(int *chosen, const float *x, int count, int dim, int m,
         ops_parallel(nt, coreset_rows, &c);
         int far_i = -1;
         double far_d = -1;
-        for (int t = 0; t < nt; t++)
+        for (int t = 0; t < c.threads; t++)
             if (c.far_d[t] > far_d || (c.far_d[t] == far_d && c.far_i[t] < far_i)) {
                 far_d = c.far_d[t];
                 far_i = c.far_i[t];

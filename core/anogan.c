@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "anogan_impl.h"
+#include "detect.h"
 #include "ops.h"
 #include "rng.h"
 
@@ -160,6 +161,7 @@ void anogan_free(struct anogan *m)
     net_free(&m->d_feat);
     net_free(&m->d_critic);
     net_free(&m->enc);
+    detect_free(m->det);
     free(m);
 }
 
@@ -309,6 +311,11 @@ void anogan_features(struct anogan_ctx *c, const float *x, int B, float *out)
     to_cbhw(c->xc, x, B, C, c->img / (size_t)C);
     const float *f = net_forward(&c->m->d_feat, c->d, c->xc, B, NET_MODE_EVAL);
     to_nchw(out, f, B, c->m->d_feat.cout, c->feat / (size_t)c->m->d_feat.cout);
+}
+
+const float *anogan_ctx_features(const struct anogan_ctx *c)
+{
+    return c->fx;
 }
 
 static float sign(float v)

@@ -22,6 +22,8 @@
 #include "net.h"
 #include "status.h"
 
+struct detect;
+
 struct anogan_config {
     int zdim;       /* latent size (seed: 20) */
     int width;      /* base width of G and D (seed: 64) */
@@ -40,6 +42,8 @@ struct anogan_calibration {
     float percentile;  /* of held-out normal scores the threshold was taken at, e.g. 99 */
     int count;         /* held-out normal images scored */
     float mean, std, p50, p90, p99, max;
+    char score[16];    /* what the threshold applies to: "anogan" (the AnoGAN score) or "fused"
+                          (detect.h's fused score); files without it: "anogan" */
     char search[16];   /* "random" or "encoder": the search settings used to score them */
     int iterations;
     char data[256];    /* where the held-out images came from (free text) */
@@ -56,6 +60,7 @@ struct anogan {
     char name[64];      /* model name: metadata "name", else the file's base name */
     char sha256[65];    /* of the file it was loaded from ("" if built in memory) */
     char trained[1024]; /* free-text provenance from metadata "trained" ("" if none) */
+    struct detect *det; /* the parts beside the AnoGAN and their fusion (detect.h); NULL: none */
 };
 
 /* A model with the given architecture and freshly initialised weights (DCGAN init, seeded),
@@ -136,6 +141,10 @@ enum status anogan_score(struct anogan_ctx *c, const float *x, int B, const uint
  * features flattened as PyTorch's view(B,-1) would). */
 void anogan_generate(struct anogan_ctx *c, const float *z, int B, float *out);
 void anogan_features(struct anogan_ctx *c, const float *x, int B, float *out);
+/* f(x) of the images of the last anogan_score on c, (B, anogan_feature_size) image after image:
+ * computed once per score (the search compares G(z)'s features with them), so other detectors can
+ * use them at no cost. Valid until the next anogan_score or anogan_features on c. */
+const float *anogan_ctx_features(const struct anogan_ctx *c);
 size_t anogan_feature_size(const struct anogan *m);
 size_t anogan_image_size(const struct anogan *m); /* channels*size*size */
 

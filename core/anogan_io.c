@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "anogan_impl.h"
+#include "detect.h"
 #include "net_io.h"
 #include "safetensors.h"
 
@@ -44,6 +45,11 @@ static enum status read_meta(struct anogan *m, const struct safetensors *st, con
         (s = safetensors_meta_float(st, "calibration.max", &cal->max, file)) ||
         (s = safetensors_meta_int(st, "calibration.iterations", &cal->iterations, file)))
         return s;
+    snprintf(cal->score, sizeof cal->score, "anogan");
+    safetensors_meta_string(st, "calibration.score", cal->score, sizeof cal->score);
+    if (strcmp(cal->score, "anogan") && strcmp(cal->score, "fused"))
+        return status_fail(STATUS_FORMAT, "%s: calibration.score is '%s' (anogan or fused)", file,
+                           cal->score);
     safetensors_meta_string(st, "calibration.search", cal->search, sizeof cal->search);
     safetensors_meta_string(st, "calibration.data", cal->data, sizeof cal->data);
     return STATUS_OK;
@@ -74,6 +80,13 @@ enum status anogan_from_safetensors(struct anogan **out, const struct safetensor
     if (safetensors_find(st, probe)) {
         if ((s = anogan_build_encoder(m)) || (s = net_io_load(&m->enc, &naming_e, st, name)))
             goto fail;
+    }
+    if ((s = detect_from_safetensors(&m->det, st, name)))
+        goto fail;
+    if (m->cal.present && !strcmp(m->cal.score, "fused") && !(m->det && m->det->fused)) {
+        s = status_fail(STATUS_FORMAT, "%s: the threshold is on the fused score, but the file "
+                        "has no fusion rule", name);
+        goto fail;
     }
     *out = m;
     return STATUS_OK;
@@ -117,9 +130,12 @@ enum status anogan_to_safetensors(const struct anogan *m, struct safetensors *st
         (s = put(st, "std", "%.9g", c->std)) || (s = put(st, "lambda", "%.9g", c->lambda)) ||
         (m->trained[0] && (s = safetensors_set_meta(st, "trained", m->trained))))
         return s;
+    if (m->det && (s = detect_to_safetensors(m->det, st)))
+        return s;
     if (!cal->present)
         return STATUS_OK;
-    if ((s = put(st, "calibration.threshold", "%.9g", cal->threshold)) ||
+    if ((s = safetensors_set_meta(st, "calibration.score", cal->score[0] ? cal->score : "anogan")) ||
+        (s = put(st, "calibration.threshold", "%.9g", cal->threshold)) ||
         (s = put(st, "calibration.percentile", "%.9g", cal->percentile)) ||
         (s = put(st, "calibration.count", "%.0f", cal->count)) ||
         (s = put(st, "calibration.mean", "%.9g", cal->mean)) ||

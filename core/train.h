@@ -28,6 +28,7 @@
 
 #include "anogan.h"
 #include "dataset.h"
+#include "detect.h"
 #include "ops.h"
 #include "rng.h"
 #include "status.h"
@@ -121,18 +122,55 @@ enum status train_save_reconstructions(struct anogan *m, const float *x, int n, 
  * scored (fractional inside a batch, by its steps), seconds since the start. */
 typedef void (*train_score_progress_fn)(void *user, double done, size_t total, double seconds);
 
-/* Scores every image of data with search, in batches of `batch`; image i is seeded by its
- * source index, so a score does not depend on the batch. res[data->count]; *seconds receives
- * the wall time. cancel, seconds and progress may be NULL. */
-enum status train_score_dataset(struct anogan_result *res, struct anogan *m,
+/* Scores every image of data with search and every part the model has (detect_score), in
+ * batches of `batch`; image i is seeded by its source index, so a score does not depend on the
+ * batch. res[data->count]; *seconds receives the wall time. cancel, seconds and progress may be
+ * NULL. */
+enum status train_score_dataset(struct detect_result *res, struct anogan *m,
                                 const struct dataset *data, const struct anogan_search *search,
                                 int batch, double *seconds, volatile int *cancel,
                                 train_score_progress_fn progress, void *user);
 
 /* Scores the held-out normal images and stores in m->cal the threshold at `percentile` of their
- * scores, their distribution and the search used. what: free text on where they came from. */
+ * scores (the fused score when the model has a fusion rule, else the AnoGAN score), their
+ * distribution and the search used. what: free text on where they came from. */
 enum status train_calibrate(struct anogan *m, const struct dataset *holdout,
                             const struct anogan_search *search, float percentile,
                             const char *what);
+
+/* ---- The parts beside the AnoGAN (train_detect.c) ------------------------------------------- */
+
+/* Which parts to build and how. A part with weight 0 is not built (the transformation
+ * classifier is built when the transform or knn_transform part has a weight). */
+struct detect_recipe {
+    struct geom_config geom;             /* side and channels are taken from the model */
+    struct geom_train_config geom_train; /* its seed also seeds the coresets */
+    int knn_max;                         /* rows kept per memory bank at most (k-center coreset) */
+    int knn_k;                           /* neighbours averaged in a bank's score */
+    float weight[DETECT_NPARTS];         /* the fusion rule */
+};
+/* inspectd's recipe, chosen by measurement (docs/benchmarks.md, Detection). */
+struct detect_recipe detect_recipe_default(void);
+
+struct detect_progress {
+    const char *phase;              /* "transform", "memory", "fusion" */
+    const struct geom_progress *geom; /* the classifier's own report in "transform", else NULL */
+    double done, total;             /* transform: epochs; memory: banks; fusion: 0 then 1 */
+    double elapsed_s;               /* since train_detect started */
+};
+
+struct detect_hooks {
+    void (*progress)(void *user, const struct detect_progress *p); /* may be NULL */
+    void *user;
+    volatile int *cancel; /* nonzero: stop (STATUS_CANCELLED) */
+};
+
+/* Trains the parts of recipe r on the normal images of train (GAN and encoder already trained),
+ * early-stopping the classifier and standardising every part on holdout (scored with search), and
+ * puts them into m->det with the fusion rule. Replaces any parts m had; on failure m has none.
+ * Then train_calibrate puts the threshold on the fused score. hooks may be NULL. */
+enum status train_detect(struct anogan *m, const struct dataset *train,
+                         const struct dataset *holdout, const struct detect_recipe *r,
+                         const struct anogan_search *search, const struct detect_hooks *hooks);
 
 #endif

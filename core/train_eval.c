@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "detect.h"
 #include "roc.h"
 #include "train_impl.h"
 
@@ -30,7 +31,7 @@ static void on_step(void *user, int step, int iterations)
     p->fn(p->user, done, p->total, since(&p->t0));
 }
 
-enum status train_score_dataset(struct anogan_result *res, struct anogan *m,
+enum status train_score_dataset(struct detect_result *res, struct anogan *m,
                                 const struct dataset *data, const struct anogan_search *search,
                                 int batch, double *seconds, volatile int *cancel,
                                 train_score_progress_fn progress, void *user)
@@ -39,7 +40,7 @@ enum status train_score_dataset(struct anogan_result *res, struct anogan *m,
     if (data->image_floats != anogan_image_size(m))
         return status_fail(STATUS_SHAPE, "data images have %zu values, the model takes %zu",
                            data->image_floats, anogan_image_size(m));
-    struct anogan_ctx *c = anogan_ctx_create(m, batch);
+    struct detect_ctx *c = detect_ctx_create(m, batch);
     uint64_t *seeds = malloc((size_t)batch * sizeof *seeds);
     enum status s = STATUS_OK;
     if (!c || !seeds) {
@@ -49,14 +50,14 @@ enum status train_score_dataset(struct anogan_result *res, struct anogan *m,
     struct batch_progress bp = {.fn = progress, .user = user, .total = data->count};
     clock_gettime(CLOCK_MONOTONIC, &bp.t0);
     if (progress)
-        anogan_ctx_set_step_hook(c, on_step, &bp);
+        anogan_ctx_set_step_hook(detect_ctx_anogan(c), on_step, &bp);
     for (size_t k = 0; k < data->count; k += (size_t)batch) {
         int nb = data->count - k < (size_t)batch ? (int)(data->count - k) : batch;
         for (int b = 0; b < nb; b++)
             seeds[b] = data->source[k + (size_t)b];
         bp.before = k;
         bp.nb = nb;
-        s = anogan_score(c, data->x + k * data->image_floats, nb, seeds, search, res + k, NULL,
+        s = detect_score(c, data->x + k * data->image_floats, nb, seeds, search, res + k, NULL,
                          NULL, cancel);
         if (s)
             goto done;
@@ -66,7 +67,7 @@ enum status train_score_dataset(struct anogan_result *res, struct anogan *m,
     if (seconds)
         *seconds = since(&bp.t0);
 done:
-    anogan_ctx_free(c);
+    detect_ctx_free(c);
     free(seeds);
     return s;
 }
@@ -80,7 +81,7 @@ enum status train_calibrate(struct anogan *m, const struct dataset *holdout,
     if (holdout->count == 0)
         return status_fail(STATUS_RANGE, "no held-out image to calibrate on");
     size_t n = holdout->count;
-    struct anogan_result *res = malloc(n * sizeof *res);
+    struct detect_result *res = malloc(n * sizeof *res);
     float *scores = malloc(n * sizeof *scores);
     enum status s = STATUS_OK;
     if (!res || !scores) {
@@ -113,6 +114,7 @@ enum status train_calibrate(struct anogan *m, const struct dataset *holdout,
     cal->p90 = (float)roc_percentile(scores, n, 90);
     cal->p99 = (float)roc_percentile(scores, n, 99);
     cal->max = (float)mx;
+    snprintf(cal->score, sizeof cal->score, "%s", m->det && m->det->fused ? "fused" : "anogan");
     snprintf(cal->search, sizeof cal->search, "%s", anogan_init_name(search->init));
     cal->iterations = search->iterations;
     snprintf(cal->data, sizeof cal->data, "%s", what ? what : "");

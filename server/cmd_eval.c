@@ -216,7 +216,7 @@ int cmd_eval_anogan(int argc, char **argv)
     rc = 1;
     struct anogan *m = NULL;
     struct dataset ds = {0};
-    struct anogan_result *res = NULL;
+    struct detect_result *res = NULL;
     float *scores = NULL;
     int *labels = NULL;
     char classes[1024];
@@ -281,7 +281,7 @@ int cmd_eval_anogan(int argc, char **argv)
     double iters = 0;
     for (size_t i = 0; i < ds.count; i++) {
         scores[i] = res[i].score;
-        iters += res[i].iterations;
+        iters += res[i].gan.iterations;
     }
     float threshold = !isnan(a.threshold) ? a.threshold : m->cal.present ? m->cal.threshold : NAN;
     print_result(&a, m, &ds, &s, scores, labels, seconds, iters / (double)ds.count, threshold);
@@ -295,8 +295,8 @@ int cmd_eval_anogan(int argc, char **argv)
             fprintf(f, "source,class,anomalous,score,residual,discrimination,iterations\n");
             for (size_t i = 0; i < ds.count; i++)
                 fprintf(f, "%zu,%s,%d,%.9g,%.9g,%.9g,%d\n", ds.source[i],
-                        ds.class_names[ds.labels[i]], labels[i], res[i].score, res[i].residual,
-                        res[i].discrimination, res[i].iterations);
+                        ds.class_names[ds.labels[i]], labels[i], res[i].score, res[i].gan.residual,
+                        res[i].gan.discrimination, res[i].gan.iterations);
             fclose(f);
         }
     }

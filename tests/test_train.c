@@ -343,10 +343,11 @@ START_TEST(test_calibrate_and_pictures)
     ck_assert(cal->p50 <= cal->p90 && cal->p90 <= cal->p99 && cal->p99 <= cal->max);
     ck_assert_float_eq(cal->threshold, cal->p90);
     ck_assert_str_eq(cal->search, "encoder");
+    ck_assert_str_eq(cal->score, "anogan"); /* an AnoGAN-only model: the threshold is on its score */
     ck_assert_int_eq(cal->iterations, 3);
     ck_assert_str_eq(cal->data, "24 synthetic");
     /* the threshold separates the held-out scores as a 90th percentile should */
-    struct anogan_result *res = malloc(24 * sizeof *res);
+    struct detect_result *res = malloc(24 * sizeof *res);
     ck_assert_int_eq(train_score_dataset(res, m, &ds, &search, 5, NULL, NULL, NULL, NULL), STATUS_OK);
     int above = 0;
     for (int i = 0; i < 24; i++)

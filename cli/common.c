@@ -1,5 +1,5 @@
 /* train_cli: shared command-line pieces of the train and eval commands; see train_cli.h. */
-#include "train_cli.h"
+#include "common.h"
 
 #include "cpu.h"
 #include "ops.h"

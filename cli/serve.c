@@ -10,7 +10,7 @@
 
 #include "api.h"
 #include "app.h"
-#include "cmd.h"
+#include "cli.h"
 #include "config.h"
 #include "gcn.h"
 #include "http.h"
@@ -18,7 +18,7 @@
 #include "models.h"
 #include "ops.h"
 #include "pool.h"
-#include "train_cli.h"
+#include "common.h"
 
 int cmd_serve(int argc, char **argv)
 {

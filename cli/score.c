@@ -7,10 +7,10 @@
 #include <time.h>
 
 #include "anogan.h"
-#include "cmd.h"
+#include "cli.h"
 #include "image.h"
 #include "ops.h"
-#include "train_cli.h"
+#include "common.h"
 
 static void usage(FILE *f)
 {

@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cmd.h"
+#include "cli.h"
 #include "gcn.h"
 
 static double now_seconds(void)

@@ -11,11 +11,11 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
-#include "cmd.h"
+#include "cli.h"
 #include "dataset.h"
 #include "ops.h"
 #include "train.h"
-#include "train_cli.h"
+#include "common.h"
 
 struct train_args {
     struct dataset_options data;

@@ -11,10 +11,10 @@
 #include <time.h>
 
 #include "anogan.h"
-#include "cmd.h"
+#include "cli.h"
 #include "ops.h"
 #include "rng.h"
-#include "train_cli.h"
+#include "common.h"
 
 static double now_s(void)
 {

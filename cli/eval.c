@@ -10,13 +10,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "cmd.h"
+#include "cli.h"
 #include "dataset.h"
 #include "ops.h"
 #include "plot.h"
 #include "roc.h"
 #include "train.h"
-#include "train_cli.h"
+#include "common.h"
 
 static void usage(FILE *f)
 {

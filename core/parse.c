@@ -17,6 +17,21 @@ static enum status refuse(const char *name, const char *text, const char *what)
                        strlen(text) > 40 ? "..." : "", what);
 }
 
+/* The expectations, worded only when a value is refused (the request path checks every pixel). */
+static enum status refuse_int(const char *name, const char *text, long long lo, long long hi)
+{
+    char what[96];
+    snprintf(what, sizeof what, "an integer in [%lld, %lld]", lo, hi);
+    return refuse(name, text, what);
+}
+
+static enum status refuse_float(const char *name, const char *text, double lo, double hi)
+{
+    char what[96];
+    snprintf(what, sizeof what, "a number in [%g, %g]", lo, hi);
+    return refuse(name, text, what);
+}
+
 static bool all_digits(const char *s)
 {
     if (!*s)
@@ -30,14 +45,12 @@ static bool all_digits(const char *s)
 enum status parse_int(long long *out, const char *name, const char *text, long long lo,
                       long long hi)
 {
-    char what[96];
-    snprintf(what, sizeof what, "an integer in [%lld, %lld]", lo, hi);
     if (!all_digits(text + (text[0] == '-')))
-        return refuse(name, text, what);
+        return refuse_int(name, text, lo, hi);
     errno = 0;
     long long v = strtoll(text, NULL, 10);
     if (errno || v < lo || v > hi)
-        return refuse(name, text, what);
+        return refuse_int(name, text, lo, hi);
     *out = v;
     return STATUS_OK;
 }
@@ -56,8 +69,6 @@ enum status parse_u64(uint64_t *out, const char *name, const char *text)
 
 enum status parse_float(double *out, const char *name, const char *text, double lo, double hi)
 {
-    char what[96];
-    snprintf(what, sizeof what, "a number in [%g, %g]", lo, hi);
     /* strtod also reads hex, "inf", "nan" and leading spaces: only plain decimal gets to it */
     bool shape = (text[0] >= '0' && text[0] <= '9') || text[0] == '-' || text[0] == '.';
     shape = shape && strspn(text, "0123456789.eE+-") == strlen(text);
@@ -66,7 +77,7 @@ enum status parse_float(double *out, const char *name, const char *text, double 
     double v = shape ? strtod(text, &end) : NAN;
     if (!shape || end == text || *end || (errno == ERANGE && fabs(v) == HUGE_VAL) ||
         !isfinite(v) || v < lo || v > hi)
-        return refuse(name, text, what);
+        return refuse_float(name, text, lo, hi);
     *out = v;
     return STATUS_OK;
 }
@@ -142,36 +153,37 @@ enum status parse_choice(int *out, const char *name, const char *text, const cha
     return refuse(name, text, what);
 }
 
-/* For values that were never text: "NAME '2.5': expected WHAT", or without the value when there
- * was no number at all (a JSON string or object where a number belongs). */
-static enum status refuse_number(const char *name, double v, const char *what)
+/* For values that were never text: the same words, with the value printed as text, or without
+ * it when there was no number at all (a JSON string or object where a number belongs). */
+static void number_text(char *buf, size_t len, const char *name, double v)
 {
     if (isnan(v))
-        return status_fail(STATUS_RANGE, "%s: expected %s", name, what);
-    char text[32];
-    snprintf(text, sizeof text, "%.15g", v);
-    return refuse(name, text, what);
+        snprintf(buf, len, "%s", name);
+    else
+        snprintf(buf, len, "%s '%.15g'", name, v);
 }
 
 enum status parse_check_int(long long *out, const char *name, double v, long long lo,
                             long long hi)
 {
-    char what[96];
-    snprintf(what, sizeof what, "an integer in [%lld, %lld]", lo, hi);
     /* the cast is defined only inside long long's range (2^63 itself is a double outside) */
     if (!isfinite(v) || floor(v) != v || !(v >= -0x1p63 && v < 0x1p63) || (long long)v < lo ||
-        (long long)v > hi)
-        return refuse_number(name, v, what);
+        (long long)v > hi) {
+        char head[160];
+        number_text(head, sizeof head, name, v);
+        return status_fail(STATUS_RANGE, "%s: expected an integer in [%lld, %lld]", head, lo, hi);
+    }
     *out = (long long)v;
     return STATUS_OK;
 }
 
 enum status parse_check_float(double *out, const char *name, double v, double lo, double hi)
 {
-    char what[96];
-    snprintf(what, sizeof what, "a number in [%g, %g]", lo, hi);
-    if (!isfinite(v) || v < lo || v > hi)
-        return refuse_number(name, v, what);
+    if (!isfinite(v) || v < lo || v > hi) {
+        char head[160];
+        number_text(head, sizeof head, name, v);
+        return status_fail(STATUS_RANGE, "%s: expected a number in [%g, %g]", head, lo, hi);
+    }
     *out = v;
     return STATUS_OK;
 }

@@ -33,14 +33,16 @@ START_TEST(test_int)
     ck_assert_int_eq(parse_int(&v, "n", "-9223372036854775808", LLONG_MIN, 0), STATUS_OK);
     ck_assert(v == LLONG_MIN);
     v = 42;
-    REFUSED(parse_int(&v, "--port", "70000", 0, 65535), "--port '70000': expected an integer in [0, 65535]");
+    REFUSED(parse_int(&v, "--port", "70000", 0, 65535),
+            "--port '70000': expected an integer in [0, 65535]");
     REFUSED(parse_int(&v, "n", "-1", 0, 10), "n '-1': expected an integer in [0, 10]");
     REFUSED(parse_int(&v, "n", "11", 0, 10), "n '11': expected an integer in [0, 10]");
     /* garbage, trailing characters, spaces, signs and forms strtol would take */
     const char *bad[] = {"", "abc", "5x", "5 ", " 5", "+5", "--5", "-", "5.0", "1e3", "0x10",
                          "5\n", "\t5", "inf", "nan"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        ck_assert_msg(parse_int(&v, "n", bad[i], -100, 100) == STATUS_RANGE, "'%s' accepted", bad[i]);
+        ck_assert_msg(parse_int(&v, "n", bad[i], -100, 100) == STATUS_RANGE, "'%s' accepted",
+                      bad[i]);
     /* overflow of long long itself, not only of the range */
     REFUSED(parse_int(&v, "n", "9223372036854775808", 0, LLONG_MAX),
             "n '9223372036854775808': expected an integer in [0, 9223372036854775807]");

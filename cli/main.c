@@ -1,4 +1,4 @@
-/* inspectd: the command line. Dispatches to one subcommand; each lives in server/cmd_*.c. */
+/* inspectd: the command line. Dispatches to one command; each lives in cli/<name>.c. */
 #include <stdio.h>
 #include <string.h>
 

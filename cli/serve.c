@@ -1,7 +1,9 @@
-/* cmd_serve: `inspectd serve`, the HTTP daemon. Reads the settings, loads every model (a bad file
- * stops start-up here, before the port opens), starts the worker pool and the HTTP server, then
- * waits for SIGTERM/SIGINT: stop accepting, let in-flight requests finish (cancelling searches
- * still running after --shutdown-timeout), and exit 0. */
+/* serve: `inspectd serve`, the HTTP daemon. Reads the settings (the option table below, into
+ * server/config.h's struct serve_config), loads every model (a bad file stops start-up here,
+ * before the port opens), starts the worker pool and the HTTP server, then waits for
+ * SIGTERM/SIGINT: stop accepting, let in-flight requests finish (cancelling searches still
+ * running after --shutdown-timeout), and exit 0. */
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -11,29 +13,119 @@
 #include "api.h"
 #include "app.h"
 #include "cli.h"
+#include "common.h"
 #include "config.h"
 #include "gcn.h"
 #include "http.h"
 #include "metrics.h"
 #include "models.h"
+#include "options.h"
 #include "ops.h"
 #include "pool.h"
-#include "common.h"
+
+/* --api-key-file: the key is the file's first line. field: serve_config.api_key. */
+static enum status read_key_file(void *field, const char *name, const char *path)
+{
+    char *key = field;
+    size_t len = sizeof ((struct serve_config *)0)->api_key;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return status_fail(STATUS_IO, "%s '%s': %s", name, path, strerror(errno));
+    bool ok = fgets(key, (int)len, f) != NULL;
+    fclose(f);
+    if (ok)
+        key[strcspn(key, "\r\n")] = 0;
+    if (!ok || !key[0])
+        return status_fail(STATUS_IO, "%s '%s': the file is empty", name, path);
+    return STATUS_OK;
+}
+
+#define C struct serve_config
+static const struct cli_option options[] = {
+    {"--port", "INSPECTD_PORT", CLI_INT, CLI_AT(C, port), 0, 0, 65535,
+     .help = "TCP port (0: any free port)"},
+    {"--bind", "INSPECTD_BIND", CLI_STR, CLI_AT(C, bind), .value_name = "ADDRESS",
+     .help = "address to listen on (0.0.0.0 in docker)"},
+    {"--models", "INSPECTD_MODELS", CLI_STR, CLI_AT(C, models_dir), .value_name = "DIR",
+     .def = "beside the binary, then ./models",
+     .help = "folder of *.safetensors models (AnoGAN and GCN)"},
+    {"--graph", "INSPECTD_GRAPH", CLI_STR, CLI_AT(C, graph_dir), .value_name = "DIR",
+     .help = "graph folder for /graph/classify"},
+    {"--gcn", "INSPECTD_GCN", CLI_STR, CLI_AT(C, gcn_file), .value_name = "FILE",
+     .help = "trained GCN for the graph"},
+    {"--workers", "INSPECTD_WORKERS", CLI_INT, CLI_AT(C, workers), 0, 1, 256,
+     .def = "the number of cores", .help = "search threads"},
+    {"--queue", "INSPECTD_QUEUE", CLI_INT, CLI_AT(C, queue), 0, 1, 1 << 20,
+     .help = "jobs waiting at most (then 503)"},
+    {"--http-threads", "INSPECTD_HTTP_THREADS", CLI_INT, CLI_AT(C, http_threads), 0, 1, 64,
+     .help = "threads reading requests"},
+    {"--threads", "INSPECTD_THREADS", CLI_INT, CLI_AT(C, threads), 0, 1, 256,
+     .help = "kernel threads per search (the workers already run in parallel)"},
+    CLI_PRECISION_OPTION(C, precision, CLI_STR),
+    {"--max-body", "INSPECTD_MAX_BODY", CLI_SIZE, CLI_AT(C, max_body), 0, 1024, 1u << 30,
+     .help = "request body bytes at most"},
+    {"--max-side", "INSPECTD_MAX_SIDE", CLI_INT, CLI_AT(C, max_side), 0, 1, 65535,
+     .help = "image width/height at most"},
+    {"--max-pixels", "INSPECTD_MAX_PIXELS", CLI_SIZE, CLI_AT(C, max_pixels), 0, 1, 1u << 30,
+     .value_name = "N", .help = "image width*height at most"},
+    {"--max-images", "INSPECTD_MAX_IMAGES", CLI_INT, CLI_AT(C, max_images), 0, 1, 4096,
+     .help = "images per /score/batch request"},
+    {"--max-batch", "INSPECTD_MAX_BATCH", CLI_INT, CLI_AT(C, max_batch), 0, 1, 1024,
+     .help = "images searched together by one worker"},
+    {"--batch-wait-ms", "INSPECTD_BATCH_WAIT_MS", CLI_INT, CLI_AT(C, batch_wait_ms), 0, 0, 10000,
+     .help = "wait for more compatible requests before a search"},
+    CLI_SEARCH_OPTIONS(C, search),
+    CLI_SEED_OPTION(C, search),
+    {"--max-iterations", "INSPECTD_MAX_ITERATIONS", CLI_INT, CLI_AT(C, max_iterations), 0, 0, 1e9,
+     .help = "largest iterations a request may ask for"},
+    {"--max-graph-nodes", "INSPECTD_MAX_GRAPH_NODES", CLI_INT, CLI_AT(C, max_graph_nodes), 0, 1,
+     1e9, .help = "nodes per graph request"},
+    {"--max-graph-edges", "INSPECTD_MAX_GRAPH_EDGES", CLI_INT, CLI_AT(C, max_graph_edges), 0, 0,
+     1e9, .help = "edges per graph request"},
+    {"--timeout", "INSPECTD_TIMEOUT", CLI_INT, CLI_AT(C, timeout_s), 0, 1, 3600,
+     .value_name = "SECONDS", .help = "seconds before an idle or stalled connection is closed"},
+    {"--shutdown-timeout", "INSPECTD_SHUTDOWN_TIMEOUT", CLI_INT, CLI_AT(C, shutdown_timeout_s), 0,
+     0, 3600, .value_name = "SECONDS", .help = "seconds in-flight work may take after SIGTERM"},
+    {"--max-connections", "INSPECTD_MAX_CONNECTIONS", CLI_INT, CLI_AT(C, max_connections), 0, 1,
+     1 << 20, .help = "open connections at most"},
+    {"--access-log", "INSPECTD_ACCESS_LOG", CLI_BOOL, CLI_AT(C, access_log),
+     .help = "one line per request on stdout"},
+    {"--api-key", "INSPECTD_API_KEY", CLI_STR, CLI_AT(C, api_key), .value_name = "KEY",
+     .help = "require 'Authorization: Bearer KEY' (all but /healthz)"},
+    {"--api-key-file", "INSPECTD_API_KEY_FILE", CLI_CUSTOM, CLI_AT(C, api_key),
+     .parse = read_key_file, .value_name = "FILE",
+     .help = "read the API key from a file (first line)"},
+};
+#undef C
+
+const struct cli_command serve_command = {
+    .name = "serve",
+    .usage = "[options]",
+    .about = "Serves AnoGAN scoring (POST /score, /score/batch), GCN node classes\n"
+             "(POST /graph/classify), /models, /healthz, /readyz, /metrics and the web console.\n"
+             "Every option can also be set by its environment variable; a flag wins. The search\n"
+             "options set what a request gets for the fields it leaves out.\n",
+    .options = options,
+    .noptions = sizeof options / sizeof options[0],
+};
 
 int cmd_serve(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
     struct serve_config cfg = config_defaults();
-    int rc = config_parse(&cfg, argc, argv, stderr);
-    if (rc)
-        return rc > 0 ? 0 : 2;
+    switch (cli_parse(&serve_command, &cfg, argc, argv, NULL, stderr)) {
+    case CLI_PARSED_OK: break;
+    case CLI_PARSED_HELP: return 0;
+    case CLI_PARSED_USAGE: return 2;
+    }
     config_print(&cfg, stdout);
     ops_set_threads(cfg.threads);
     gcn_set_threads(cfg.threads);
-    if ((rc = train_cli_precision("serve", cfg.precision)))
+    int rc;
+    if ((rc = cli_set_precision("serve", cfg.precision)))
         return rc;
     char compute[512];
-    train_cli_describe_compute(compute, sizeof compute);
+    cli_describe_compute(compute, sizeof compute);
     fprintf(stdout, "%s\n", compute);
 
     /* Signals are taken by sigwait below; every thread started from here on inherits the mask. */

@@ -138,9 +138,8 @@ enum status anogan_search_resolve(struct anogan_search *out, uint64_t *seed,
 struct anogan_search anogan_search_default(const struct anogan *m);
 /* The seed's search: random start, 5000 steps, lr 1e-3, no early stop. */
 struct anogan_search anogan_search_seed(void);
-/* "random" / "encoder" / "given" <-> enum; parse returns -1 for an unknown name. */
+/* "random" / "encoder" / "given". */
 const char *anogan_init_name(enum anogan_init init);
-int anogan_init_parse(const char *name);
 /* "auto" / "random" / "encoder" <-> enum; parse returns -1 for an unknown name. */
 const char *anogan_mode_name(enum anogan_mode mode);
 int anogan_mode_parse(const char *name);

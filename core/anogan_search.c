@@ -92,15 +92,6 @@ const char *anogan_init_name(enum anogan_init init)
     return "unknown";
 }
 
-int anogan_init_parse(const char *name)
-{
-    if (!strcmp(name, "random"))
-        return ANOGAN_INIT_RANDOM;
-    if (!strcmp(name, "encoder"))
-        return ANOGAN_INIT_ENCODER;
-    return -1;
-}
-
 const char *anogan_mode_name(enum anogan_mode mode)
 {
     switch (mode) {

@@ -49,7 +49,8 @@ START_TEST(test_defaults_by_start)
     /* auto: the encoder start, no steps, when the model has an encoder; else 100 random steps */
     assert_search(resolve(&with_encoder, NULL, NULL, &seed), ANOGAN_INIT_ENCODER, 0, 0.05f, 0, 0);
     ck_assert(seed == 0);
-    assert_search(resolve(&without_encoder, NULL, NULL, NULL), ANOGAN_INIT_RANDOM, 100, 0.05f, 0, 0);
+    assert_search(resolve(&without_encoder, NULL, NULL, NULL), ANOGAN_INIT_RANDOM, 100, 0.05f, 0,
+                  0);
     assert_search(resolve(NULL, NULL, NULL, NULL), ANOGAN_INIT_RANDOM, 100, 0.05f, 0, 0);
     /* anogan_search_default is the resolver with no layers */
     assert_search(anogan_search_default(&with_encoder), ANOGAN_INIT_ENCODER, 0, 0.05f, 0, 0);
@@ -170,7 +171,8 @@ START_TEST(test_encoder_without_encoder)
                      STATUS_UNSUPPORTED);
     ck_assert_int_eq(anogan_search_resolve(&s, NULL, NULL, NULL, &enc), STATUS_UNSUPPORTED);
     /* the request's auto overrides the settings' encoder: a random start */
-    assert_search(resolve(&without_encoder, &enc, &aut, NULL), ANOGAN_INIT_RANDOM, 100, 0.05f, 0, 0);
+    assert_search(resolve(&without_encoder, &enc, &aut, NULL), ANOGAN_INIT_RANDOM, 100, 0.05f, 0,
+                  0);
 }
 END_TEST
 

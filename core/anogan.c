@@ -3,7 +3,8 @@
  * Model files (load/save, metadata) are in anogan_io.c. This file builds the seed's networks
  * from a config and runs the search: per step, G forward, D-features forward, the score's
  * gradient, D-features backward and G backward (data only), then Adam on z. Images that stop
- * early drop out of the batch, so the remaining ones run on a smaller batch. */
+ * early drop out of the batch, so the remaining ones run on a smaller batch. Which search runs
+ * (start, steps, lr, early stop) is chosen in anogan_search.c. */
 #include "anogan.h"
 
 #include <math.h>
@@ -20,48 +21,6 @@ struct anogan_config anogan_config_seed(void)
     struct anogan_config c = {.zdim = 20, .width = 64, .image_size = 64, .channels = 1,
                               .mean = 0.1307f, .std = 0.3081f, .lambda = 0.1f};
     return c;
-}
-
-struct anogan_search anogan_search_seed(void)
-{
-    struct anogan_search s = {.init = ANOGAN_INIT_RANDOM, .iterations = 5000, .lr = 1e-3f,
-                              .patience = 0, .tol = 0.0f};
-    return s;
-}
-
-struct anogan_search anogan_search_default(const struct anogan *m)
-{
-    struct anogan_search s = {.init = ANOGAN_INIT_RANDOM, .iterations = 100, .lr = 5e-2f,
-                              .patience = 0, .tol = 0.0f};
-    /* Measured on the shipped model over all 1505 held-out 2/7/8 digits (docs/benchmarks.md):
-     * z0 = E(x) alone scores AUROC 0.928, E(x) + 5 steps 0.929, + 20 steps 0.929 at 20x the
-     * cost. On Fashion-MNIST 5 steps add 0.025, but cost ~100 ms at batch 1, twice a line's
-     * 50 ms budget. So the encoder start alone is the default; steps are a flag (--iterations)
-     * or a request field ("iterations") away. */
-    if (m && m->has_encoder) {
-        s.init = ANOGAN_INIT_ENCODER;
-        s.iterations = 0;
-    }
-    return s;
-}
-
-const char *anogan_init_name(enum anogan_init init)
-{
-    switch (init) {
-    case ANOGAN_INIT_RANDOM: return "random";
-    case ANOGAN_INIT_ENCODER: return "encoder";
-    case ANOGAN_INIT_GIVEN: return "given";
-    }
-    return "unknown";
-}
-
-int anogan_init_parse(const char *name)
-{
-    if (!strcmp(name, "random"))
-        return ANOGAN_INIT_RANDOM;
-    if (!strcmp(name, "encoder"))
-        return ANOGAN_INIT_ENCODER;
-    return -1;
 }
 
 /* The seed's networks (see the brief): G = ConvT(z->8w, k4 s1) then ConvT k4 s2 p1 to 4w, 2w, w

@@ -103,14 +103,51 @@ struct anogan_search {
     float tol;        /*   by more than tol (relative) over the last `patience` steps */
 };
 
+/* Search modes as people choose them (a request's "search", the --search flag). */
+enum anogan_mode {
+    ANOGAN_MODE_AUTO,    /* the encoder start when the model has an encoder, else random */
+    ANOGAN_MODE_RANDOM,  /* z0 ~ N(0,1) from the image's seed */
+    ANOGAN_MODE_ENCODER, /* z0 = E(x), then refinement steps */
+};
+/* Their names in enum order, '|'-separated, for option tables (parse_choice). */
+#define ANOGAN_MODE_CHOICES "auto|random|encoder"
+
+/* One layer of search settings, as a source gives them (the command line, the server's
+ * settings, a request): each field counts only when its has_ flag is set, so a zeroed layer
+ * sets nothing. seed is the base seed of the random start (see anogan_search_resolve). */
+struct anogan_search_layer {
+    bool has_mode, has_iterations, has_lr, has_patience, has_tol, has_seed;
+    enum anogan_mode mode;
+    int iterations;
+    float lr;
+    int patience;
+    float tol;
+    uint64_t seed;
+};
+
+/* The search a score runs, in layers: the defaults of the start that the mode picks, then the
+ * fields settings sets, then the fields request sets (either layer may be NULL). The mode is the
+ * request's, else the settings', else auto; auto is the encoder start when m has an encoder. The
+ * defaults: random start 100 steps at lr 0.05, encoder start 0 steps (lr 0.05 for refinement),
+ * no early stop (patience 0, tol 0). *seed (may be NULL) receives the base seed, 0 unless a layer
+ * sets one: image i of a run starts from seed + i, i its position in the input (the file order
+ * of `inspectd score`, the source index in `inspectd eval`, 0 for a request's image).
+ * STATUS_UNSUPPORTED (message naming the model) when the encoder start is asked of a model
+ * without an encoder. m may be NULL: a model without an encoder. Field values are not checked
+ * here: their parsers did, and anogan_score refuses a search out of range. */
+enum status anogan_search_resolve(struct anogan_search *out, uint64_t *seed,
+                                  const struct anogan *m,
+                                  const struct anogan_search_layer *settings,
+                                  const struct anogan_search_layer *request);
+/* What anogan_search_resolve gives m with no layers: the daemon's and the CLI's default. */
+struct anogan_search anogan_search_default(const struct anogan *m);
 /* The seed's search: random start, 5000 steps, lr 1e-3, no early stop. */
 struct anogan_search anogan_search_seed(void);
-/* inspectd's default search for model m (the daemon's and the CLI's), chosen by measurement
- * (docs/benchmarks.md): the encoder start when m has an encoder, else a random start. */
-struct anogan_search anogan_search_default(const struct anogan *m);
-/* "random" / "encoder" / "given" <-> enum; parse returns -1 for an unknown name. */
+/* "random" / "encoder" / "given". */
 const char *anogan_init_name(enum anogan_init init);
-int anogan_init_parse(const char *name);
+/* "auto" / "random" / "encoder" <-> enum; parse returns -1 for an unknown name. */
+const char *anogan_mode_name(enum anogan_mode mode);
+int anogan_mode_parse(const char *name);
 
 struct anogan_result {
     float score, residual, discrimination;

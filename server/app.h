@@ -1,5 +1,5 @@
 /* app: what the handlers share: the settings, the loaded models, the worker pool, the metrics and
- * the HTTP server (for its in-flight count). Built by cmd_serve.c; read-only once serving, except
+ * the HTTP server (for its in-flight count). Built by cli/serve.c; read-only once serving, except
  * for the atomic shutting_down flag. */
 #ifndef INSPECTD_APP_H
 #define INSPECTD_APP_H

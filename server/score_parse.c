@@ -1,9 +1,9 @@
 /* score_parse: validating a scoring request (see score.h). Options come from the query string
- * (strings) and, for JSON bodies, from the body (typed values, which win). Every refusal names
- * the field and what was expected. */
+ * (strings) and, for JSON bodies, from the body (typed values, which win). Numbers are checked
+ * by core/parse.c, in the words the command line uses; every refusal names the field and what
+ * was expected. Search settings are resolved by core (anogan_search_resolve). */
 #include "score.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,8 +13,7 @@
 
 #include "base64.h"
 #include "models.h"
-
-#define MAX_SAFE_INT 9007199254740992.0 /* 2^53: larger JSON numbers lose integers */
+#include "parse.h"
 
 static bool fail(struct api_fail *f, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -31,47 +30,36 @@ static bool fail(struct api_fail *f, int status, const char *code, const char *f
 
 struct options {
     const char *model;
-    bool has_mode, has_iterations, has_lr, has_patience, has_tol, has_seed;
-    enum search_mode mode;
-    int iterations, patience;
-    float lr, tol;
-    uint64_t seed;
+    struct anogan_search_layer search; /* the request's layer: what it leaves out is not set */
     bool reconstruction, anomaly_map;
 };
 
-/* ---- query strings ---- */
-
-static bool q_int(const char *v, long lo, long hi, int *out)
+/* A value refused by core/parse.c: 422 in the parser's words. */
+static bool refused(struct api_fail *f)
 {
-    char *end;
-    errno = 0;
-    long x = strtol(v, &end, 10);
-    if (end == v || *end || errno || x < lo || x > hi)
-        return false;
-    *out = (int)x;
-    return true;
+    return fail(f, 422, "invalid_value", "%s", status_message());
 }
 
-static bool q_float(const char *v, double lo, double hi, float *out)
+/* ---- query strings (text) ---- */
+
+static bool q_int(struct api_fail *f, const char *name, const char *v, int hi, int *out,
+                  bool *has)
 {
-    char *end;
-    errno = 0;
-    double x = strtod(v, &end);
-    if (end == v || *end || errno || !isfinite(x) || x < lo || x > hi)
-        return false;
-    *out = (float)x;
-    return true;
+    long long n;
+    if (parse_int(&n, name, v, 0, hi))
+        return refused(f);
+    *out = (int)n;
+    return *has = true;
 }
 
-static bool q_u64(const char *v, uint64_t *out)
+static bool q_float(struct api_fail *f, const char *name, const char *v, double lo, double hi,
+                    float *out, bool *has)
 {
-    char *end;
-    errno = 0;
-    unsigned long long x = strtoull(v, &end, 10);
-    if (end == v || *end || errno || v[0] == '-' || v[0] == '+' || v[0] == ' ')
-        return false;
-    *out = x;
-    return true;
+    double d;
+    if (parse_float(&d, name, v, lo, hi))
+        return refused(f);
+    *out = (float)d;
+    return *has = true;
 }
 
 static bool q_bool(const char *v, bool *out)
@@ -88,26 +76,32 @@ static bool q_bool(const char *v, bool *out)
 static bool opts_from_query(struct options *o, struct api_fail *f, const struct serve_config *cfg,
                             const struct api_request *req)
 {
+    struct anogan_search_layer *s = &o->search;
     const char *v;
+    int mode;
     if ((v = api_query(req, "model")))
         o->model = v;
-    if ((v = api_query(req, "search")) && !(o->has_mode = search_mode_parse(v, &o->mode)))
-        return fail(f, 422, "invalid_value", "search must be random, encoder or auto, not '%.40s'",
-                    v);
+    if ((v = api_query(req, "search"))) {
+        if (parse_choice(&mode, "search", v, ANOGAN_MODE_CHOICES))
+            return refused(f);
+        s->mode = (enum anogan_mode)mode;
+        s->has_mode = true;
+    }
     if ((v = api_query(req, "iterations")) &&
-        !(o->has_iterations = q_int(v, 0, cfg->max_iterations, &o->iterations)))
-        return fail(f, 422, "invalid_value", "iterations must be an integer in [0, %d]",
-                    cfg->max_iterations);
+        !q_int(f, "iterations", v, cfg->max_iterations, &s->iterations, &s->has_iterations))
+        return false;
     if ((v = api_query(req, "patience")) &&
-        !(o->has_patience = q_int(v, 0, cfg->max_iterations, &o->patience)))
-        return fail(f, 422, "invalid_value", "patience must be an integer in [0, %d]",
-                    cfg->max_iterations);
-    if ((v = api_query(req, "lr")) && !(o->has_lr = q_float(v, 1e-8, 10, &o->lr)))
-        return fail(f, 422, "invalid_value", "lr must be a number in [1e-8, 10]");
-    if ((v = api_query(req, "tol")) && !(o->has_tol = q_float(v, 0, 1, &o->tol)))
-        return fail(f, 422, "invalid_value", "tol must be a number in [0, 1]");
-    if ((v = api_query(req, "seed")) && !(o->has_seed = q_u64(v, &o->seed)))
-        return fail(f, 422, "invalid_value", "seed must be an integer in [0, 2^64)");
+        !q_int(f, "patience", v, cfg->max_iterations, &s->patience, &s->has_patience))
+        return false;
+    if ((v = api_query(req, "lr")) && !q_float(f, "lr", v, 1e-8, 10, &s->lr, &s->has_lr))
+        return false;
+    if ((v = api_query(req, "tol")) && !q_float(f, "tol", v, 0, 1, &s->tol, &s->has_tol))
+        return false;
+    if ((v = api_query(req, "seed"))) {
+        if (parse_u64(&s->seed, "seed", v))
+            return refused(f);
+        s->has_seed = true;
+    }
     if ((v = api_query(req, "reconstruction")) && !q_bool(v, &o->reconstruction))
         return fail(f, 422, "invalid_value", "reconstruction must be true or false");
     if ((v = api_query(req, "anomaly_map")) && !q_bool(v, &o->anomaly_map))
@@ -115,63 +109,68 @@ static bool opts_from_query(struct options *o, struct api_fail *f, const struct 
     return true;
 }
 
-/* ---- JSON values ---- */
+/* ---- JSON values (numbers already parsed) ---- */
 
-static bool j_int(const struct json *j, double lo, double hi, int *out)
+static bool j_int(struct api_fail *f, const char *name, const struct json *j, double lo,
+                  double hi, int *out)
 {
-    double v = json_number(j);
-    if (!isfinite(v) || floor(v) != v || v < lo || v > hi)
-        return false;
-    *out = (int)v;
+    long long n;
+    if (parse_check_int(&n, name, json_number(j), (long long)lo, (long long)hi))
+        return refused(f);
+    *out = (int)n;
     return true;
 }
 
-static bool j_float(const struct json *j, double lo, double hi, float *out)
+static bool j_float(struct api_fail *f, const char *name, const struct json *j, double lo,
+                    double hi, float *out, bool *has)
 {
-    double v = json_number(j);
-    if (!isfinite(v) || v < lo || v > hi)
-        return false;
-    *out = (float)v;
-    return true;
+    double d;
+    if (parse_check_float(&d, name, json_number(j), lo, hi))
+        return refused(f);
+    *out = (float)d;
+    return *has = true;
 }
 
 static bool opts_from_json(struct options *o, struct api_fail *f, const struct serve_config *cfg,
                            const struct json *doc)
 {
+    struct anogan_search_layer *s = &o->search;
     const struct json *v;
+    int mode;
     if ((v = json_get(doc, "model")) && !json_is_null(v)) {
         if (!(o->model = json_string(v)))
             return fail(f, 422, "invalid_value", "model must be a string, not %s",
                         json_type_name(v));
     }
     if ((v = json_get(doc, "search")) && !json_is_null(v)) {
-        const char *s = json_string(v);
-        if (!s || !(o->has_mode = search_mode_parse(s, &o->mode)))
-            return fail(f, 422, "invalid_value", "search must be \"random\", \"encoder\" or \"auto\"");
+        if (!json_is_string(v))
+            return fail(f, 422, "invalid_value", "search: expected \"auto\", \"random\" or "
+                        "\"encoder\", not %s", json_type_name(v));
+        if (parse_choice(&mode, "search", json_string(v), ANOGAN_MODE_CHOICES))
+            return refused(f);
+        s->mode = (enum anogan_mode)mode;
+        s->has_mode = true;
     }
     if ((v = json_get(doc, "iterations")) &&
-        !(o->has_iterations = j_int(v, 0, cfg->max_iterations, &o->iterations)))
-        return fail(f, 422, "invalid_value", "iterations must be an integer in [0, %d]",
-                    cfg->max_iterations);
+        !(s->has_iterations = j_int(f, "iterations", v, 0, cfg->max_iterations, &s->iterations)))
+        return false;
     if ((v = json_get(doc, "patience")) &&
-        !(o->has_patience = j_int(v, 0, cfg->max_iterations, &o->patience)))
-        return fail(f, 422, "invalid_value", "patience must be an integer in [0, %d]",
-                    cfg->max_iterations);
-    if ((v = json_get(doc, "lr")) && !(o->has_lr = j_float(v, 1e-8, 10, &o->lr)))
-        return fail(f, 422, "invalid_value", "lr must be a number in [1e-8, 10]");
-    if ((v = json_get(doc, "tol")) && !(o->has_tol = j_float(v, 0, 1, &o->tol)))
-        return fail(f, 422, "invalid_value", "tol must be a number in [0, 1]");
+        !(s->has_patience = j_int(f, "patience", v, 0, cfg->max_iterations, &s->patience)))
+        return false;
+    if ((v = json_get(doc, "lr")) && !j_float(f, "lr", v, 1e-8, 10, &s->lr, &s->has_lr))
+        return false;
+    if ((v = json_get(doc, "tol")) && !j_float(f, "tol", v, 0, 1, &s->tol, &s->has_tol))
+        return false;
     if ((v = json_get(doc, "seed"))) {
-        double d = json_number(v);
-        if (json_is_string(v))
-            o->has_seed = q_u64(json_string(v), &o->seed);
-        else if (isfinite(d) && floor(d) == d && d >= 0 && d <= MAX_SAFE_INT)
-            o->has_seed = true, o->seed = (uint64_t)d;
-        else
-            o->has_seed = false;
-        if (!o->has_seed)
-            return fail(f, 422, "invalid_value",
-                        "seed must be an integer in [0, 2^53], or a decimal string below 2^64");
+        /* JSON numbers hold integers exactly up to 2^53; larger seeds come as decimal strings */
+        long long n;
+        if (json_is_string(v) ? parse_u64(&s->seed, "seed", json_string(v))
+                              : parse_check_int(&n, "seed", json_number(v), 0, 1LL << 53))
+            return fail(f, 422, "invalid_value", "%s (seeds above 2^53 as a decimal string)",
+                        status_message());
+        if (!json_is_string(v))
+            s->seed = (uint64_t)n;
+        s->has_seed = true;
     }
     if ((v = json_get(doc, "reconstruction"))) {
         if (!json_is_bool(v))
@@ -230,13 +229,18 @@ static bool image_from_pixels(struct image *img, struct api_fail *f,
                               const struct serve_config *cfg, const struct json *j,
                               const char *where)
 {
-    int w, h, c = 1;
+    int w = 0, h = 0, c = 1;
+    char name[48];
     const struct json *pix = json_get(j, "pixels");
-    if (!j_int(json_get(j, "width"), 1, 1e9, &w) || !j_int(json_get(j, "height"), 1, 1e9, &h))
-        return fail(f, 422, "invalid_value", "%s: width and height must be positive integers",
-                    where);
-    if (json_get(j, "channels") && !j_int(json_get(j, "channels"), 1, 4, &c))
-        return fail(f, 422, "invalid_value", "%s: channels must be 1, 2, 3 or 4", where);
+    snprintf(name, sizeof name, "%s.width", where);
+    if (!j_int(f, name, json_get(j, "width"), 1, 1e9, &w))
+        return false;
+    snprintf(name, sizeof name, "%s.height", where);
+    if (!j_int(f, name, json_get(j, "height"), 1, 1e9, &h))
+        return false;
+    snprintf(name, sizeof name, "%s.channels", where);
+    if (json_get(j, "channels") && !j_int(f, name, json_get(j, "channels"), 1, 4, &c))
+        return false;
     if (w > cfg->max_side || h > cfg->max_side || (size_t)w * (size_t)h > cfg->max_pixels)
         return fail(f, 413, "image_too_large", "%s: %dx%d is over the limits (side %d, pixels %zu)",
                     where, w, h, cfg->max_side, cfg->max_pixels);
@@ -252,10 +256,12 @@ static bool image_from_pixels(struct image *img, struct api_fail *f,
     size_t k = 0;
     for (const struct json *p = json_first(pix); p; p = json_next(p), k++) {
         double v = json_number(p);
-        if (!(v >= 0 && v <= 255) || floor(v) != v) {
+        if (!(v >= 0 && v <= 255) || floor(v) != v) { /* the fast check; the parser words it */
+            long long unused;
+            snprintf(name, sizeof name, "%s.pixels[%zu]", where, k);
+            parse_check_int(&unused, name, v, 0, 255);
             image_free(img);
-            return fail(f, 422, "invalid_value", "%s: pixels[%zu] must be an integer in [0, 255]",
-                        where, k);
+            return refused(f);
         }
         img->pixels[k] = (uint8_t)v;
     }
@@ -281,43 +287,16 @@ static bool image_from_json(struct image *img, struct api_fail *f, const struct 
 
 /* ---- the whole request ---- */
 
+/* The search the request runs: the model's defaults, the daemon's settings, the request's fields
+ * (anogan_search_resolve, as `inspectd score` and `inspectd eval` do). */
 static bool resolve_search(struct score_request *out, struct api_fail *f,
                            const struct serve_config *cfg, const struct options *o)
 {
-    const struct anogan *m = out->model;
-    struct anogan_search s = anogan_search_default(m);
-    const struct search_defaults *d = &cfg->search;
-    enum search_mode mode = o->has_mode ? o->mode : d->mode;
-    if (mode == SEARCH_MODE_ENCODER && !m->has_encoder)
-        return fail(f, 422, "invalid_value",
-                    "model %s has no encoder; use \"search\": \"random\"", m->name);
-    if (mode == SEARCH_MODE_RANDOM && s.init != ANOGAN_INIT_RANDOM) {
-        /* The model's defaults are tuned for its default start: take the random-start ones. */
-        struct anogan_search r = anogan_search_default(NULL);
-        s = r;
-    }
-    if (mode == SEARCH_MODE_ENCODER)
-        s.init = ANOGAN_INIT_ENCODER;
-    if (d->iterations >= 0)
-        s.iterations = d->iterations;
-    if (d->lr > 0)
-        s.lr = d->lr;
-    if (d->patience >= 0)
-        s.patience = d->patience;
-    if (d->tol >= 0)
-        s.tol = d->tol;
-    if (o->has_iterations)
-        s.iterations = o->iterations;
-    if (o->has_lr)
-        s.lr = o->lr;
-    if (o->has_patience)
-        s.patience = o->patience;
-    if (o->has_tol)
-        s.tol = o->tol;
-    if (s.iterations > cfg->max_iterations)
-        s.iterations = cfg->max_iterations;
-    out->search = s;
-    out->seed = o->has_seed ? o->seed : d->seed;
+    if (anogan_search_resolve(&out->search, &out->seed, out->model, &cfg->search, &o->search))
+        return fail(f, 422, "invalid_value", "%s", status_message());
+    /* requests asking for more are refused above; this caps steps that --iterations set */
+    if (out->search.iterations > cfg->max_iterations)
+        out->search.iterations = cfg->max_iterations;
     out->reconstruction = o->reconstruction;
     out->anomaly_map = o->anomaly_map;
     return true;

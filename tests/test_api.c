@@ -1,5 +1,5 @@
 /* test_api: the daemon's request and answer handling without sockets: base64, the JSON reader
- * and writer, the settings parser, the bearer check, the route table, score_parse against every
+ * and writer, the settings' defaults, the bearer check, the route table, score_parse against every
  * refusal it promises (status and code), and the reconstruction / anomaly-map PNGs. */
 #include <math.h>
 #include <stdio.h>
@@ -124,48 +124,15 @@ END_TEST
 
 /* ---- settings ---- */
 
-START_TEST(config_flags_and_env)
+START_TEST(config_defaults_values)
 {
     struct serve_config c = config_defaults();
     ck_assert_int_eq(c.port, 8080);
     ck_assert_str_eq(c.bind, "127.0.0.1");
     ck_assert_int_ge(c.workers, 1);
-    setenv("INSPECTD_PORT", "9001", 1);
-    setenv("INSPECTD_QUEUE", "7", 1);
-    char *argv[] = {"serve", "--port", "9002", "--max-body=1M", "--search", "random",
-                    "--lr", "0.01", "--access-log=0", "--seed", "18446744073709551615", NULL};
-    ck_assert_int_eq(config_parse(&c, 11, argv, stderr), 0);
-    unsetenv("INSPECTD_PORT");
-    unsetenv("INSPECTD_QUEUE");
-    ck_assert_int_eq(c.port, 9002); /* the flag wins over the variable */
-    ck_assert_int_eq(c.queue, 7);
-    ck_assert_uint_eq(c.max_body, 1u << 20);
-    ck_assert_int_eq(c.search.mode, SEARCH_MODE_RANDOM);
-    ck_assert(fabsf(c.search.lr - 0.01f) < 1e-9f);
-    ck_assert(!c.access_log);
-    ck_assert(c.search.seed == UINT64_MAX);
-    char *argv2[] = {"serve", "--access-log", "--port", "1", "--access-log", "off", NULL};
-    ck_assert_int_eq(config_parse(&c, 6, argv2, stderr), 0);
-    ck_assert(!c.access_log && c.port == 1);
-
-    FILE *null = fopen("/dev/null", "w");
-    char *bad1[] = {"serve", "--port", "70000", NULL};
-    char *bad2[] = {"serve", "--nope", NULL};
-    char *bad3[] = {"serve", "--workers", NULL};
-    char *bad4[] = {"serve", "--search", "sideways", NULL};
-    char *bad5[] = {"serve", "--api-key-file", "/nonexistent/key", NULL};
-    ck_assert_int_eq(config_parse(&c, 3, bad1, null), -1);
-    ck_assert_int_eq(config_parse(&c, 2, bad2, null), -1);
-    ck_assert_int_eq(config_parse(&c, 2, bad3, null), -1);
-    ck_assert_int_eq(config_parse(&c, 3, bad4, null), -1);
-    ck_assert_int_eq(config_parse(&c, 3, bad5, null), -1);
-    fclose(null);
-
-    size_t v;
-    ck_assert(config_parse_size("8M", &v) && v == 8u << 20);
-    ck_assert(config_parse_size("512KiB", &v) && v == 512u << 10);
-    ck_assert(!config_parse_size("-1", &v));
-    ck_assert(!config_parse_size("1X", &v));
+    /* no search field set: each model's defaults hold (anogan_search_resolve) */
+    ck_assert(!c.search.has_mode && !c.search.has_iterations && !c.search.has_lr &&
+              !c.search.has_patience && !c.search.has_tol && !c.search.has_seed);
 }
 END_TEST
 
@@ -324,6 +291,55 @@ START_TEST(parse_png_body)
     free(png);
     png = grey_png(&len, 101, 2);
     expect_fail(parse("image/png", png, len, false, NULL, NULL), 413, "image_too_large");
+    free(png);
+}
+END_TEST
+
+/* The request's search is resolved over the daemon's settings (anogan_search_resolve), then
+ * capped by --max-iterations; refusals use the parser's words. */
+START_TEST(parse_search_layers)
+{
+    size_t len;
+    uint8_t *png = grey_png(&len, 8, 8);
+    /* nothing set anywhere: the random start's defaults (no encoder), capped at 50 */
+    struct outcome o = parse("image/png", png, len, false, NULL, NULL);
+    ck_assert_msg(o.ok, "%s", o.f.message);
+    ck_assert_int_eq(o.sr.search.init, ANOGAN_INIT_RANDOM);
+    ck_assert_int_eq(o.sr.search.iterations, 50);
+    ck_assert(o.sr.search.lr == 0.05f && o.sr.seed == 0);
+    score_request_free(&o.sr);
+    /* the settings' fields, then the request's over them */
+    cfg.search = (struct anogan_search_layer){.has_iterations = true, .iterations = 7,
+                                              .has_lr = true, .lr = 0.2f, .has_seed = true,
+                                              .seed = 5};
+    o = parse("image/png", png, len, false, NULL, NULL);
+    ck_assert(o.ok && o.sr.search.iterations == 7 && o.sr.search.lr == 0.2f && o.sr.seed == 5);
+    score_request_free(&o.sr);
+    o = parse("image/png", png, len, false, "iterations", "3");
+    ck_assert(o.ok && o.sr.search.iterations == 3 && o.sr.search.lr == 0.2f && o.sr.seed == 5);
+    score_request_free(&o.sr);
+    o = parse_json("{\"image\": {\"width\": 1, \"height\": 1, \"pixels\": [0]}, \"seed\": 9, "
+                   "\"tol\": 0.5, \"patience\": 4}", false);
+    ck_assert_msg(o.ok, "%s", o.f.message);
+    ck_assert(o.sr.search.iterations == 7 && o.sr.seed == 9 && o.sr.search.tol == 0.5f &&
+              o.sr.search.patience == 4);
+    score_request_free(&o.sr);
+    /* the settings ask for the encoder start, which this model lacks: refused, unless the
+     * request picks another */
+    cfg.search = (struct anogan_search_layer){.has_mode = true, .mode = ANOGAN_MODE_ENCODER};
+    expect_fail(parse("image/png", png, len, false, NULL, NULL), 422, "invalid_value");
+    o = parse("image/png", png, len, false, "search", "random");
+    ck_assert(o.ok && o.sr.search.init == ANOGAN_INIT_RANDOM);
+    score_request_free(&o.sr);
+    /* the parser's words, for the query and for JSON */
+    o = parse("image/png", png, len, false, "iterations", "51");
+    ck_assert_str_eq(o.f.message, "iterations '51': expected an integer in [0, 50]");
+    o = parse("image/png", png, len, false, "lr", "1e999");
+    ck_assert_str_eq(o.f.message, "lr '1e999': expected a number in [1e-08, 10]");
+    o = parse_json("{\"image\": {}, \"iterations\": 2.5}", false);
+    ck_assert_str_eq(o.f.message, "iterations '2.5': expected an integer in [0, 50]");
+    o = parse_json("{\"image\": {}, \"iterations\": \"3\"}", false);
+    ck_assert_str_eq(o.f.message, "iterations: expected an integer in [0, 50]");
     free(png);
 }
 END_TEST
@@ -515,13 +531,14 @@ static Suite *suite(void)
     tcase_add_test(t, base64_rejects);
     tcase_add_test(t, json_reader);
     tcase_add_test(t, json_writer);
-    tcase_add_test(t, config_flags_and_env);
+    tcase_add_test(t, config_defaults_values);
     tcase_add_test(t, bearer_check);
     tcase_add_test(t, route_table);
     suite_add_tcase(s, t);
     TCase *p = tcase_create("score_parse");
     tcase_add_checked_fixture(p, setup_model, teardown_model);
     tcase_add_test(p, parse_png_body);
+    tcase_add_test(p, parse_search_layers);
     tcase_add_test(p, parse_json_bodies);
     tcase_add_test(p, parse_json_refusals);
     tcase_add_test(p, answer_pictures);

@@ -1,8 +1,8 @@
-/* inspectd: the command line. Dispatches to one subcommand; each lives in server/cmd_*.c. */
+/* inspectd: the command line. Dispatches to one command; each lives in cli/<name>.c. */
 #include <stdio.h>
 #include <string.h>
 
-#include "cmd.h"
+#include "cli.h"
 #include "ops.h"
 
 struct command {

@@ -1,4 +1,4 @@
-/* cmd_gcn: `inspectd train gcn`, `inspectd eval gcn` and `inspectd bench gcn`.
+/* gcn: `inspectd train gcn`, `inspectd eval gcn` and `inspectd bench gcn`.
  *
  * train: trains the two-layer GCN on a graph folder (core/gcn.h), one or several seeds, prints
  *        each epoch on stderr (a one-line progress bar on a terminal, log lines otherwise), saves
@@ -6,7 +6,6 @@
  * eval:  accuracy of a saved model on a graph folder's splits, one JSON line.
  * bench: seconds per training epoch and peak memory, on a folder or a synthetic random graph.
  * Exit status: 0 ok, 1 runtime failure, 2 usage error. */
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,8 +14,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cmd.h"
+#include "cli.h"
 #include "gcn.h"
+#include "options.h"
+#include "parse.h"
 
 static double now_seconds(void)
 {
@@ -35,14 +36,6 @@ static int default_threads(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n < 1 ? 1 : n > 8 ? 8 : (int)n;
-}
-
-/* Parses a number option; 0 on a malformed value. */
-static int parse_num(double *out, const char *s)
-{
-    char *end;
-    *out = strtod(s, &end);
-    return end != s && *end == 0 && isfinite(*out);
 }
 
 static void warn_report(const char *dir, const struct graph_report *r)
@@ -105,21 +98,44 @@ static int on_epoch(const struct gcn_epoch *e, void *user)
     return 0;
 }
 
-static void train_usage(FILE *f)
-{
-    fprintf(f, "usage: inspectd train gcn --data DIR --out FILE.safetensors [options]\n"
-               "  --hidden N         hidden units (default 16)\n"
-               "  --dropout P        dropout rate on features and hidden layer (default 0.5)\n"
-               "  --weight-decay W   L2 on the first layer, W * sum(W0^2) / 2 (default 5e-4)\n"
-               "  --lr LR            Adam learning rate (default 0.01)\n"
-               "  --epochs N         at most N epochs (default 200)\n"
-               "  --patience K       stop when the validation loss exceeds the mean of the last\n"
-               "                     K (default 10; 0 = never)\n"
-               "  --seed S           first seed (default 0)\n"
-               "  --runs N           train N seeds S..S+N-1, keep the best on validation\n"
-               "  --threads N        threads for the large products (default: CPUs, at most 8)\n"
-               "  --quiet            no per-epoch output\n");
-}
+struct gcn_train_args {
+    const char *data, *out;
+    struct gcn_train_config cfg;
+    int runs, threads;
+    bool quiet;
+};
+
+#define A struct gcn_train_args
+static const struct cli_option train_options[] = {
+    {"--data", NULL, CLI_ARG, CLI_AT(A, data), .value_name = "DIR", .required = true,
+     .help = "graph folder (features.svm, edges.tsv, ...)"},
+    {"--out", NULL, CLI_ARG, CLI_AT(A, out), .value_name = "FILE", .required = true,
+     .help = "the trained model (.safetensors)"},
+    {"--hidden", NULL, CLI_INT, CLI_AT(A, cfg.hidden), 0, 1, 1 << 20, .help = "hidden units"},
+    {"--dropout", NULL, CLI_FLOAT, CLI_AT(A, cfg.dropout), 0, 0, 0.999, .value_name = "P",
+     .help = "dropout rate on features and hidden layer"},
+    {"--weight-decay", NULL, CLI_FLOAT, CLI_AT(A, cfg.weight_decay), 0, 0, 1e6,
+     .value_name = "W", .help = "L2 on the first layer, W * sum(W0^2) / 2"},
+    {"--lr", NULL, CLI_FLOAT, CLI_AT(A, cfg.lr), 0, 1e-8, 10, .value_name = "LR",
+     .help = "Adam learning rate"},
+    {"--epochs", NULL, CLI_INT, CLI_AT(A, cfg.epochs), 0, 1, 1000000, .help = "at most N epochs"},
+    {"--patience", NULL, CLI_INT, CLI_AT(A, cfg.patience), 0, 0, 1000000, .value_name = "K",
+     .help = "stop when the validation loss exceeds the mean of the last K (0: never)"},
+    {"--seed", NULL, CLI_U64, CLI_AT(A, cfg.seed), .value_name = "S", .help = "first seed"},
+    {"--runs", NULL, CLI_INT, CLI_AT(A, runs), 0, 1, 100000,
+     .help = "train N seeds S..S+N-1, keep the best on validation"},
+    {"--threads", NULL, CLI_INT, CLI_AT(A, threads), 0, 1, 1024,
+     .def = "CPUs, at most 8", .help = "threads for the large products"},
+    {"--quiet", NULL, CLI_FLAG, CLI_AT(A, quiet), .help = "no per-epoch output"},
+};
+#undef A
+
+static const struct cli_command train_command = {
+    .name = "train gcn",
+    .usage = "--data DIR --out FILE.safetensors [options]",
+    .options = train_options,
+    .noptions = sizeof train_options / sizeof train_options[0],
+};
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -129,53 +145,18 @@ static int cmp_double(const void *a, const void *b)
 
 int cmd_train_gcn(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"data", 1, 0, 'd'},   {"out", 1, 0, 'o'},          {"hidden", 1, 0, 'H'},
-        {"dropout", 1, 0, 'p'}, {"weight-decay", 1, 0, 'w'}, {"lr", 1, 0, 'l'},
-        {"epochs", 1, 0, 'e'}, {"patience", 1, 0, 'P'},     {"seed", 1, 0, 's'},
-        {"runs", 1, 0, 'r'},   {"threads", 1, 0, 't'},      {"quiet", 0, 0, 'q'},
-        {"help", 0, 0, 'h'},   {0, 0, 0, 0}};
-    struct gcn_train_config cfg;
-    const char *data = NULL, *out = NULL;
-    int runs = 1, threads = default_threads(), quiet = 0, c;
-    double v;
-    gcn_train_config_default(&cfg);
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c == 'd' || c == 'o' || c == 'q' || c == 'h') {
-            data = c == 'd' ? optarg : data;
-            out = c == 'o' ? optarg : out;
-            quiet |= c == 'q';
-            if (c == 'h') {
-                train_usage(stdout);
-                return 0;
-            }
-            continue;
-        }
-        if (c == '?' || !parse_num(&v, optarg)) {
-            if (c != '?')
-                fprintf(stderr, "inspectd: train gcn: bad number '%s'\n", optarg);
-            train_usage(stderr);
-            return 2;
-        }
-        switch (c) {
-        case 'H': cfg.hidden = (int)v; break;
-        case 'p': cfg.dropout = (float)v; break;
-        case 'w': cfg.weight_decay = (float)v; break;
-        case 'l': cfg.lr = (float)v; break;
-        case 'e': cfg.epochs = (int)v; break;
-        case 'P': cfg.patience = (int)v; break;
-        case 's': cfg.seed = (uint64_t)v; break;
-        case 'r': runs = (int)v; break;
-        case 't': threads = (int)v; break;
-        }
+    struct gcn_train_args a = {.runs = 1, .threads = default_threads()};
+    gcn_train_config_default(&a.cfg);
+    switch (cli_parse(&train_command, &a, argc, argv, NULL, stderr)) {
+    case CLI_PARSED_OK: break;
+    case CLI_PARSED_HELP: return 0;
+    case CLI_PARSED_USAGE: return 2;
     }
-    if (!data || !out || optind != argc || runs < 1 || threads < 1) {
-        train_usage(stderr);
-        return 2;
-    }
+    struct gcn_train_config cfg = a.cfg;
+    const char *out = a.out;
+    const int runs = a.runs, threads = a.threads, quiet = a.quiet;
     gcn_set_threads(threads);
-    struct graph *g = load_graph(data);
+    struct graph *g = load_graph(a.data);
     if (!g)
         return 1;
     struct progress prog = {isatty(STDERR_FILENO), quiet, 0, runs, cfg.epochs};
@@ -260,28 +241,39 @@ static void print_acc(const char *key, double a, int last)
         printf("\"%s\":%.4f%s", key, a, last ? "" : ",");
 }
 
+struct gcn_eval_args {
+    const char *model, *data;
+    int threads;
+};
+
+#define A struct gcn_eval_args
+static const struct cli_option eval_options[] = {
+    {"--model", NULL, CLI_ARG, CLI_AT(A, model), .value_name = "FILE", .required = true,
+     .help = "trained GCN (.safetensors)"},
+    {"--data", NULL, CLI_ARG, CLI_AT(A, data), .value_name = "DIR", .required = true,
+     .help = "graph folder with its splits"},
+    {"--threads", NULL, CLI_INT, CLI_AT(A, threads), 0, 1, 1024,
+     .def = "CPUs, at most 8", .help = "threads for the large products"},
+};
+#undef A
+
+static const struct cli_command eval_command = {
+    .name = "eval gcn",
+    .usage = "--model FILE.safetensors --data DIR [--threads N]",
+    .options = eval_options,
+    .noptions = sizeof eval_options / sizeof eval_options[0],
+};
+
 int cmd_eval_gcn(int argc, char **argv)
 {
-    static const struct option opts[] = {{"model", 1, 0, 'm'}, {"data", 1, 0, 'd'},
-                                         {"threads", 1, 0, 't'}, {0, 0, 0, 0}};
-    const char *model = NULL, *data = NULL;
-    int c, threads = default_threads();
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c == 'm')
-            model = optarg;
-        else if (c == 'd')
-            data = optarg;
-        else if (c == 't')
-            threads = atoi(optarg);
-        else
-            break;
+    struct gcn_eval_args a = {.threads = default_threads()};
+    switch (cli_parse(&eval_command, &a, argc, argv, NULL, stderr)) {
+    case CLI_PARSED_OK: break;
+    case CLI_PARSED_HELP: return 0;
+    case CLI_PARSED_USAGE: return 2;
     }
-    if (!model || !data || optind != argc || threads < 1) {
-        fprintf(stderr, "usage: inspectd eval gcn --model FILE.safetensors --data DIR "
-                        "[--threads N]\n");
-        return 2;
-    }
+    const char *model = a.model, *data = a.data;
+    const int threads = a.threads;
     gcn_set_threads(threads);
     struct gcn *m = NULL;
     struct gcn_cache *cache = NULL;
@@ -397,36 +389,80 @@ static int time_epoch(const struct gcn_epoch *e, void *user)
     return 0;
 }
 
+struct gcn_bench_args {
+    const char *data;
+    struct synthetic {
+        bool set;
+        long long nodes, edges, features;
+    } synthetic;
+    int hidden, epochs, threads;
+    bool json;
+};
+
+/* --synthetic NODES,EDGES,FEATURES. field: a struct synthetic. */
+static enum status parse_synthetic(void *field, const char *name, const char *value)
+{
+    struct synthetic *s = field;
+    long long *dst[3] = {&s->nodes, &s->edges, &s->features};
+    const long long lo[3] = {2, 0, 1}, hi[3] = {GRAPH_MAX_NODES, 1LL << 31, GRAPH_MAX_FEATURES};
+    const char *p = value;
+    for (int k = 0; k < 3; k++) {
+        char item[32];
+        size_t len = strcspn(p, ",");
+        if ((k < 2) != (p[len] == ','))
+            return status_fail(STATUS_RANGE, "%s '%.40s': expected NODES,EDGES,FEATURES", name,
+                               value);
+        snprintf(item, sizeof item, "%.*s", (int)(len < sizeof item ? len : sizeof item - 1), p);
+        enum status st = parse_int(dst[k], name, item, lo[k], hi[k]);
+        if (st)
+            return st;
+        p += len + 1;
+    }
+    s->set = true;
+    return STATUS_OK;
+}
+
+#define A struct gcn_bench_args
+static const struct cli_option bench_options[] = {
+    {"--data", NULL, CLI_ARG, CLI_AT(A, data), .value_name = "DIR",
+     .help = "graph folder (or --synthetic)"},
+    {"--synthetic", NULL, CLI_CUSTOM, CLI_AT(A, synthetic), .parse = parse_synthetic,
+     .value_name = "NODES,EDGES,FEATURES", .help = "a random graph of this size (or --data)"},
+    {"--hidden", NULL, CLI_INT, CLI_AT(A, hidden), 0, 1, 1 << 20, .help = "hidden units"},
+    {"--epochs", NULL, CLI_INT, CLI_AT(A, epochs), 0, 1, 1000000,
+     .def = "200 on a folder, 5 synthetic", .help = "training epochs timed"},
+    {"--threads", NULL, CLI_INT, CLI_AT(A, threads), 0, 1, 1024,
+     .def = "CPUs, at most 8", .help = "threads for the large products"},
+    {"--json", NULL, CLI_FLAG, CLI_AT(A, json), .help = "one JSON line"},
+};
+#undef A
+
+static const struct cli_command bench_command = {
+    .name = "bench gcn",
+    .usage = "(--data DIR | --synthetic NODES,EDGES,FEATURES) [options]",
+    .about = "Times full-batch training epochs (forward, backward, Adam, validation).\n",
+    .options = bench_options,
+    .noptions = sizeof bench_options / sizeof bench_options[0],
+};
+
 int cmd_bench_gcn(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"data", 1, 0, 'd'},   {"synthetic", 1, 0, 'S'}, {"hidden", 1, 0, 'H'},
-        {"epochs", 1, 0, 'e'}, {"threads", 1, 0, 't'},   {"json", 0, 0, 'j'},
-        {0, 0, 0, 0}};
-    const char *data = NULL, *synth = NULL;
-    int hidden = 32, epochs = -1, threads = default_threads(), json = 0, c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (c) {
-        case 'd': data = optarg; break;
-        case 'S': synth = optarg; break;
-        case 'H': hidden = atoi(optarg); break;
-        case 'e': epochs = atoi(optarg); break;
-        case 't': threads = atoi(optarg); break;
-        case 'j': json = 1; break;
-        default: goto usage;
-        }
+    struct gcn_bench_args a = {.hidden = 32, .epochs = -1, .threads = default_threads()};
+    switch (cli_parse(&bench_command, &a, argc, argv, NULL, stderr)) {
+    case CLI_PARSED_OK: break;
+    case CLI_PARSED_HELP: return 0;
+    case CLI_PARSED_USAGE: return 2;
     }
-    long long sn = 0, se = 0, sf = 0;
-    if (optind != argc || !data == !synth || hidden < 1 || threads < 1 ||
-        (synth && (sscanf(synth, "%lld,%lld,%lld", &sn, &se, &sf) != 3 || sn < 2 ||
-                   sn > GRAPH_MAX_NODES || se < 0 || se > ((long long)1 << 31) || sf < 1 ||
-                   sf > GRAPH_MAX_FEATURES)))
-        goto usage;
-    if (epochs < 0)
-        epochs = synth ? 5 : 200;
-    if (epochs < 1)
-        goto usage;
+    if (!a.data == !a.synthetic.set) {
+        fprintf(stderr, "inspectd bench gcn: give one of --data and --synthetic (see inspectd "
+                        "bench gcn --help)\n");
+        return 2;
+    }
+    const bool synth = a.synthetic.set;
+    const long long sn = a.synthetic.nodes, se = a.synthetic.edges, sf = a.synthetic.features;
+    const int hidden = a.hidden, threads = a.threads, json = a.json;
+    const int epochs = a.epochs > 0 ? a.epochs : synth ? 5 : 200;
+    const char *data = a.data;
     gcn_set_threads(threads);
     const double t0 = now_seconds();
     struct graph *g = synth ? synthetic_graph((int)sn, se, (int)sf, 1) : load_graph(data);
@@ -476,10 +512,4 @@ int cmd_bench_gcn(int argc, char **argv)
     gcn_free(m);
     graph_free(g);
     return 0;
-usage:
-    fprintf(stderr, "usage: inspectd bench gcn (--data DIR | --synthetic NODES,EDGES,FEATURES)\n"
-                    "         [--hidden N (default 32)] [--epochs N (default 200 on a folder, "
-                    "5 synthetic)]\n         [--threads N] [--json]\n"
-                    "  times full-batch training epochs (forward, backward, Adam, validation)\n");
-    return 2;
 }

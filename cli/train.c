@@ -1,21 +1,24 @@
-/* cmd_train: `inspectd train anogan` (GAN, optional encoder stage, calibration) and
+/* train: `inspectd train anogan` (GAN, optional encoder stage, calibration) and
  * `inspectd train encoder` (adds an f-AnoGAN encoder to a trained model, then recalibrates).
  *
  * Beside --out X.safetensors it writes X.ckpt.safetensors (checkpoint: --resume continues it),
  * X.losses.csv (losses per step) and X-gan-eNNN.png / X-encoder-eNNN.png (pictures of what G and
- * E learned, at every checkpoint). The final model is written only after calibration. */
-#include <getopt.h>
+ * E learned, at every checkpoint). The final model is written only after calibration. Both
+ * commands take the same options (one table): those of the architecture and the GAN matter only
+ * to `train anogan`. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 
-#include "cmd.h"
+#include "cli.h"
+#include "common.h"
 #include "dataset.h"
+#include "options.h"
 #include "ops.h"
+#include "parse.h"
 #include "train.h"
-#include "train_cli.h"
 
 struct train_args {
     struct dataset_options data;
@@ -23,86 +26,121 @@ struct train_args {
     struct anogan_config arch;
     const char *out, *model, *name, *recipe, *init;
     float holdout, percentile;
-    int threads;
-    bool resume, samples, lambda_set;
+    int threads, epochs;
+    bool resume, no_samples, lambda_set, epochs_set;
     char ckpt[4096], csv[4096], prefix[4096];
 };
 
-static void usage(FILE *f, bool encoder)
+/* --betas B1,B2: Adam's betas of G and D, each in [0, 1). field: the struct train_config. */
+static enum status parse_betas(void *field, const char *name, const char *value)
 {
-    if (encoder)
-        fprintf(f, "usage: inspectd train encoder --model FILE --data PATH [options] "
-                   "[--out FILE]\n");
-    else
-        fprintf(f, "usage: inspectd train anogan --data PATH [options] --out FILE.safetensors\n");
-    train_cli_data_usage(f);
-    fprintf(f, "  --classes A,B       labelled data: keep these classes (e.g. 7,8)\n");
-    if (!encoder)
-        fprintf(f,
-                "  --recipe NAME       default | seed (the seed's: lr 1e-4/4e-4, betas (0, 0.9),\n"
-                "                      batch 128, real label 1, mean/std 0.1307/0.3081, no encoder)\n"
-                "  --epochs N          GAN epochs (default 20)\n"
-                "  --lr-g LR, --lr-d LR   Adam learning rates (default 2e-4 both)\n"
-                "  --betas B1,B2       Adam betas of G and D (default 0.5,0.999)\n"
-                "  --real-label V      D's target for real images (default 0.9; 1 = no smoothing)\n"
-                "  --label-smooth S    same as --real-label 1-S\n"
-                "  --mean M --std S    preprocessing x = (pixel - M) / S (default 0.5, 0.5: [-1, 1])\n"
-                "  --zdim N --width N  latent size and base width (default 20, 64: the seed's)\n"
-                "  --lambda L          weight of the feature term in the score (default 0.1)\n"
-                "  --encoder-epochs N  then train an f-AnoGAN encoder (default 15; 0 = none)\n"
-                "  --init pytorch|dcgan  weight init: PyTorch's layer default (kaiming-uniform, as\n"
-                "                      the seed's code; default) or DCGAN's N(0, 0.02)\n");
-    else
-        fprintf(f, "  --epochs N          encoder epochs (default 15; 0 = keep the encoder and only\n"
-                   "                      recalibrate)\n"
-                   "  --lambda L          change the score's feature weight (then recalibrated)\n");
-    fprintf(f,
-            "  --lr-e LR           encoder Adam learning rate (default 2e-4, betas 0.5,0.999)\n"
-            "  --kappa K           weight of the feature term of izi_f (default 1)\n"
-            "  --batch N           batch size (default 64)\n"
-            "  --seed S            shuffling, latents, hold-out choice (default 0)\n"
-            "  --holdout F         fraction of the images kept out for calibration (default 0.1)\n"
-            "  --percentile P      threshold at this percentile of held-out scores (default 99)\n"
-            "  --checkpoint-every K  epochs between checkpoints and sample grids (default 5)\n"
-            "  --no-samples        no PNG sample grids\n"
-            "  --resume            continue from OUT's checkpoint (X.ckpt.safetensors)\n"
-            "  --name NAME         model name stored in the file\n"
-            "  --threads N         BLAS threads\n");
+    struct train_config *c = field;
+    char first[64];
+    const char *comma = strchr(value, ',');
+    double b1, b2;
+    if (!comma || (size_t)(comma - value) >= sizeof first)
+        return status_fail(STATUS_RANGE, "%s '%.40s': expected B1,B2 (two numbers in [0, 1))",
+                           name, value);
+    snprintf(first, sizeof first, "%.*s", (int)(comma - value), value);
+    enum status st = parse_float(&b1, name, first, 0, 0.999999);
+    if (st || (st = parse_float(&b2, name, comma + 1, 0, 0.999999)))
+        return st;
+    c->adam_g.beta1 = c->adam_d.beta1 = (float)b1;
+    c->adam_g.beta2 = c->adam_d.beta2 = (float)b2;
+    return STATUS_OK;
 }
 
-enum {
-    O_EPOCHS = 256, O_BATCH, O_SEED, O_LRG, O_LRD, O_LRE, O_BETAS, O_REAL, O_SMOOTH, O_MEAN,
-    O_STD, O_ZDIM, O_WIDTH, O_HOLDOUT, O_PCT, O_ENC_EPOCHS, O_KAPPA, O_CKPT_EVERY, O_RESUME,
-    O_OUT, O_MODEL, O_NAME, O_RECIPE, O_THREADS, O_NOSAMPLES, O_HELP, O_DATA, O_INIT, O_LAMBDA
+/* --label-smooth S: the same as --real-label 1-S. field: train_config.real_label. */
+static enum status parse_label_smooth(void *field, const char *name, const char *value)
+{
+    double smooth;
+    enum status st = parse_float(&smooth, name, value, 0, 1);
+    if (!st)
+        *(float *)field = (float)(1 - smooth);
+    return st;
+}
+
+#define A struct train_args
+static const struct cli_option options[] = {
+    CLI_DATA_OPTIONS(A, data),
+    {"--classes", NULL, CLI_ARG, CLI_AT(A, data.classes), .value_name = "A,B",
+     .def = "all", .help = "labelled data: keep these classes (e.g. 7,8)"},
+    {"--out", NULL, CLI_ARG, CLI_AT(A, out), .value_name = "FILE",
+     .def = "train encoder: --model", .help = "the trained model (.safetensors)"},
+    {"--model", NULL, CLI_ARG, CLI_AT(A, model), .value_name = "FILE",
+     .help = "train encoder: the trained model to add an encoder to (required there)"},
+    {"--recipe", NULL, CLI_ARG, CLI_AT(A, recipe), .choices = "default|seed",
+     .help = "train anogan: the defaults of the options below; seed: the seed's (lr 1e-4/4e-4, "
+             "betas (0, 0.9), batch 128, real label 1, mean/std 0.1307/0.3081, no encoder)"},
+    {"--epochs", NULL, CLI_INT, CLI_AT(A, epochs), CLI_SET(A, epochs_set), 0, 1000000,
+     .help = "GAN epochs; for train encoder, encoder epochs (0: keep the encoder, recalibrate)"},
+    {"--encoder-epochs", NULL, CLI_INT, CLI_AT(A, cfg.encoder_epochs), 0, 0, 1000000,
+     .help = "train anogan: then train an f-AnoGAN encoder (0: none)"},
+    {"--lr-g", NULL, CLI_FLOAT, CLI_AT(A, cfg.adam_g.lr), 0, 1e-12, 10, .value_name = "LR",
+     .help = "Adam learning rate of G"},
+    {"--lr-d", NULL, CLI_FLOAT, CLI_AT(A, cfg.adam_d.lr), 0, 1e-12, 10, .value_name = "LR",
+     .help = "Adam learning rate of D"},
+    {"--lr-e", NULL, CLI_FLOAT, CLI_AT(A, cfg.adam_e.lr), 0, 1e-12, 10, .value_name = "LR",
+     .help = "encoder Adam learning rate (betas 0.5,0.999)"},
+    {"--betas", NULL, CLI_CUSTOM, CLI_AT(A, cfg), .parse = parse_betas, .value_name = "B1,B2",
+     .def = "0.5,0.999", .help = "Adam betas of G and D"},
+    {"--real-label", NULL, CLI_FLOAT, CLI_AT(A, cfg.real_label), 0, 0, 1, .value_name = "V",
+     .help = "D's target for real images (1: no smoothing)"},
+    {"--label-smooth", NULL, CLI_CUSTOM, CLI_AT(A, cfg.real_label), .parse = parse_label_smooth,
+     .value_name = "S", .help = "the same as --real-label 1-S"},
+    {"--mean", NULL, CLI_FLOAT, CLI_AT(A, arch.mean), 0, -1e6, 1e6, .value_name = "M",
+     .help = "preprocessing x = (pixel - M) / S (0.5, 0.5: [-1, 1])"},
+    {"--std", NULL, CLI_FLOAT, CLI_AT(A, arch.std), 0, 1e-6, 1e6, .value_name = "S",
+     .help = "see --mean"},
+    {"--zdim", NULL, CLI_INT, CLI_AT(A, arch.zdim), 0, 1, 4096, .help = "latent size"},
+    {"--width", NULL, CLI_INT, CLI_AT(A, arch.width), 0, 1, 1024, .help = "base width of G and D"},
+    {"--lambda", NULL, CLI_FLOAT, CLI_AT(A, arch.lambda), CLI_SET(A, lambda_set), 0, 1,
+     .value_name = "L",
+     .help = "weight of the feature term in the score (train encoder: changes it, then "
+             "recalibrates)"},
+    {"--init", NULL, CLI_ARG, CLI_AT(A, init), .choices = "pytorch|dcgan",
+     .help = "weight init: PyTorch's layer default (kaiming-uniform, as the seed's code) or "
+             "DCGAN's N(0, 0.02)"},
+    {"--kappa", NULL, CLI_FLOAT, CLI_AT(A, cfg.kappa), 0, 0, 1e6, .value_name = "K",
+     .help = "weight of the feature term of izi_f"},
+    {"--batch", NULL, CLI_INT, CLI_AT(A, cfg.batch), 0, 2, 4096, .help = "batch size"},
+    {"--seed", NULL, CLI_U64, CLI_AT(A, cfg.seed), .help = "shuffling, latents, hold-out choice"},
+    {"--holdout", NULL, CLI_FLOAT, CLI_AT(A, holdout), 0, 0, 0.9, .value_name = "F",
+     .help = "fraction of the images kept out for calibration"},
+    {"--percentile", NULL, CLI_FLOAT, CLI_AT(A, percentile), 0, 1e-3, 100, .value_name = "P",
+     .help = "threshold at this percentile of held-out scores"},
+    {"--checkpoint-every", NULL, CLI_INT, CLI_AT(A, cfg.checkpoint_every), 0, 0, 1000000,
+     .value_name = "K", .help = "epochs between checkpoints and sample grids"},
+    {"--no-samples", NULL, CLI_FLAG, CLI_AT(A, no_samples), .help = "no PNG sample grids"},
+    {"--resume", NULL, CLI_FLAG, CLI_AT(A, resume),
+     .help = "continue from OUT's checkpoint (X.ckpt.safetensors)"},
+    {"--name", NULL, CLI_ARG, CLI_AT(A, name), .help = "model name stored in the file"},
+    {"--threads", NULL, CLI_INT, CLI_AT(A, threads), 0, 1, 1024, .def = "all cores",
+     .help = "BLAS threads"},
+};
+#undef A
+
+static const struct cli_command train_anogan_command = {
+    .name = "train anogan",
+    .usage = "--data PATH [options] --out FILE.safetensors",
+    .options = options,
+    .noptions = sizeof options / sizeof options[0],
 };
 
-static const struct option options[] = {
-    {"epochs", 1, 0, O_EPOCHS}, {"batch", 1, 0, O_BATCH}, {"seed", 1, 0, O_SEED},
-    {"lr-g", 1, 0, O_LRG}, {"lr-d", 1, 0, O_LRD}, {"lr-e", 1, 0, O_LRE},
-    {"betas", 1, 0, O_BETAS}, {"real-label", 1, 0, O_REAL}, {"label-smooth", 1, 0, O_SMOOTH},
-    {"mean", 1, 0, O_MEAN}, {"std", 1, 0, O_STD}, {"zdim", 1, 0, O_ZDIM},
-    {"width", 1, 0, O_WIDTH}, {"holdout", 1, 0, O_HOLDOUT}, {"percentile", 1, 0, O_PCT},
-    {"encoder-epochs", 1, 0, O_ENC_EPOCHS}, {"kappa", 1, 0, O_KAPPA},
-    {"checkpoint-every", 1, 0, O_CKPT_EVERY}, {"resume", 0, 0, O_RESUME}, {"out", 1, 0, O_OUT},
-    {"model", 1, 0, O_MODEL}, {"name", 1, 0, O_NAME}, {"recipe", 1, 0, O_RECIPE},
-    {"threads", 1, 0, O_THREADS}, {"no-samples", 0, 0, O_NOSAMPLES}, {"help", 0, 0, O_HELP},
-    {"data", 1, 0, O_DATA}, {"split", 1, 0, O_DATA}, {"classes", 1, 0, O_DATA},
-    {"range", 1, 0, O_DATA}, {"limit", 1, 0, O_DATA}, {"init", 1, 0, O_INIT},
-    {"lambda", 1, 0, O_LAMBDA}, {0, 0, 0, 0}};
+static const struct cli_command train_encoder_command = {
+    .name = "train encoder",
+    .usage = "--model FILE --data PATH [options] [--out FILE]",
+    .options = options,
+    .noptions = sizeof options / sizeof options[0],
+};
 
 /* Parses argv into a; returns -1 to continue, else the exit status. */
 static int parse(struct train_args *a, int argc, char **argv, bool encoder)
 {
-    /* the recipe sets defaults that the other options then override */
+    /* the recipe sets the defaults that the other options then override */
+    const char *recipe = cli_peek(argc, argv, "--recipe");
+    bool seed_recipe = recipe && !strcmp(recipe, "seed");
     a->recipe = "default";
-    for (int i = 1; i + 1 < argc; i++)
-        if (!strcmp(argv[i], "--recipe"))
-            a->recipe = argv[i + 1];
-    if (strcmp(a->recipe, "default") && strcmp(a->recipe, "seed")) {
-        fprintf(stderr, "inspectd train: --recipe must be default or seed\n");
-        return 2;
-    }
-    bool seed_recipe = !strcmp(a->recipe, "seed");
     a->cfg = seed_recipe ? train_config_seed() : train_config_default();
     a->arch = anogan_config_seed();
     if (!seed_recipe)
@@ -110,79 +148,24 @@ static int parse(struct train_args *a, int argc, char **argv, bool encoder)
     a->init = "pytorch"; /* measured: DCGAN's N(0, 0.02) lets D win at once with these recipes */
     a->holdout = 0.1f;
     a->percentile = 99;
-    a->samples = true;
-    int enc_epochs = -1, o, idx;
-    optind = 1;
-    while ((o = getopt_long(argc, argv, "", options, &idx)) != -1) {
-        int bad = 0;
-        float f, g;
-        switch (o) {
-        case O_EPOCHS: bad = train_cli_int(optarg, 0, 1000000, encoder ? &enc_epochs : &a->cfg.epochs); break;
-        case O_BATCH: bad = train_cli_int(optarg, 2, 4096, &a->cfg.batch); break;
-        case O_SEED: bad = train_cli_u64(optarg, &a->cfg.seed); break;
-        case O_LRG: bad = train_cli_float(optarg, 1e-12, 10, &a->cfg.adam_g.lr); break;
-        case O_LRD: bad = train_cli_float(optarg, 1e-12, 10, &a->cfg.adam_d.lr); break;
-        case O_LRE: bad = train_cli_float(optarg, 1e-12, 10, &a->cfg.adam_e.lr); break;
-        case O_BETAS:
-            bad = train_cli_pair(optarg, &f, &g);
-            a->cfg.adam_g.beta1 = a->cfg.adam_d.beta1 = f;
-            a->cfg.adam_g.beta2 = a->cfg.adam_d.beta2 = g;
-            break;
-        case O_REAL: bad = train_cli_float(optarg, 0, 1, &a->cfg.real_label); break;
-        case O_SMOOTH:
-            bad = train_cli_float(optarg, 0, 1, &f);
-            a->cfg.real_label = 1 - f;
-            break;
-        case O_MEAN: bad = train_cli_float(optarg, -1e6, 1e6, &a->arch.mean); break;
-        case O_STD: bad = train_cli_float(optarg, 1e-6, 1e6, &a->arch.std); break;
-        case O_ZDIM: bad = train_cli_int(optarg, 1, 4096, &a->arch.zdim); break;
-        case O_WIDTH: bad = train_cli_int(optarg, 1, 1024, &a->arch.width); break;
-        case O_LAMBDA:
-            bad = train_cli_float(optarg, 0, 1, &a->arch.lambda);
-            a->lambda_set = true;
-            break;
-        case O_HOLDOUT: bad = train_cli_float(optarg, 0, 0.9, &a->holdout); break;
-        case O_PCT: bad = train_cli_float(optarg, 1e-3, 100, &a->percentile); break;
-        case O_ENC_EPOCHS: bad = train_cli_int(optarg, 0, 1000000, &enc_epochs); break;
-        case O_KAPPA: bad = train_cli_float(optarg, 0, 1e6, &a->cfg.kappa); break;
-        case O_CKPT_EVERY: bad = train_cli_int(optarg, 0, 1000000, &a->cfg.checkpoint_every); break;
-        case O_RESUME: a->resume = true; break;
-        case O_OUT: a->out = optarg; break;
-        case O_MODEL: a->model = optarg; break;
-        case O_NAME: a->name = optarg; break;
-        case O_RECIPE: break;
-        case O_THREADS: bad = train_cli_int(optarg, 1, 1024, &a->threads); break;
-        case O_NOSAMPLES: a->samples = false; break;
-        case O_INIT:
-            a->init = optarg;
-            bad = strcmp(optarg, "dcgan") && strcmp(optarg, "pytorch");
-            break;
-        case O_HELP: usage(stdout, encoder); return 0;
-        case O_DATA:
-            if (train_cli_data_option(&a->data, options[idx].name, optarg) < 0)
-                return 2;
-            break;
-        default: usage(stderr, encoder); return 2;
-        }
-        if (bad) {
-            fprintf(stderr, "inspectd train: bad value '%s' for --%s\n", optarg, options[idx].name);
-            return 2;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "inspectd train: unexpected argument '%s'\n", argv[optind]);
-        return 2;
-    }
-    if (enc_epochs >= 0)
-        a->cfg.encoder_epochs = enc_epochs;
-    else if (encoder)
+    if (encoder) /* whatever the recipe: an encoder is what this command trains */
         a->cfg.encoder_epochs = train_config_default().encoder_epochs;
+    a->epochs = encoder ? a->cfg.encoder_epochs : a->cfg.epochs;
+    const struct cli_command *cmd = encoder ? &train_encoder_command : &train_anogan_command;
+    switch (cli_parse(cmd, a, argc, argv, NULL, stderr)) {
+    case CLI_PARSED_OK: break;
+    case CLI_PARSED_HELP: return 0;
+    case CLI_PARSED_USAGE: return 2;
+    }
+    if (!encoder && a->epochs_set)
+        a->cfg.epochs = a->epochs;
+    if (encoder && a->epochs_set)
+        a->cfg.encoder_epochs = a->epochs;
     if (encoder && !a->out)
         a->out = a->model;
-    if (!a->data.path || !a->out || (encoder && !a->model)) {
-        fprintf(stderr, "inspectd train: --data and --out%s are required\n",
-                encoder ? " (or --model)" : "");
-        usage(stderr, encoder);
+    if (!a->out || (encoder && !a->model)) {
+        fprintf(stderr, "inspectd %s: %s is required (see inspectd %s --help)\n", cmd->name,
+                encoder ? "--model" : "--out", cmd->name);
         return 2;
     }
     /* files beside the output: X.ckpt.safetensors, X.losses.csv, X-gan-e005.png */
@@ -199,7 +182,7 @@ static int parse(struct train_args *a, int argc, char **argv, bool encoder)
     snprintf(a->csv, sizeof a->csv, "%s.losses.csv", base);
     snprintf(a->prefix, sizeof a->prefix, "%s", base);
     a->cfg.checkpoint_path = a->ckpt;
-    a->cfg.samples_prefix = a->samples ? a->prefix : NULL;
+    a->cfg.samples_prefix = a->no_samples ? NULL : a->prefix;
     if (a->threads)
         ops_set_threads(a->threads);
     return -1;
@@ -228,11 +211,11 @@ static int run(struct train_args *a, struct anogan *m, struct train_state *state
     struct dataset all = {0}, train = {0}, hold = {0};
     FILE *csv = NULL;
     int rc = 1;
-    struct train_cli_progress prog;
-    train_cli_progress_init(&prog, stderr);
-    struct train_hooks hooks = {train_cli_progress, &prog, &train_cli_cancel};
+    struct cli_progress prog;
+    cli_progress_init(&prog, stderr);
+    struct train_hooks hooks = {cli_train_progress, &prog, &cli_cancel};
     enum status st;
-    if (train_cli_load(&all, &a->data, m))
+    if (cli_load_data(&all, &a->data, m))
         goto done;
     if ((st = dataset_split(&train, &hold, &all, a->holdout, a->cfg.seed))) {
         fprintf(stderr, "inspectd train: %s\n", status_message());
@@ -245,14 +228,14 @@ static int run(struct train_args *a, struct anogan *m, struct train_state *state
         goto done;
     }
     a->cfg.csv = csv;
-    train_cli_catch_signals(&train_cli_cancel);
+    cli_catch_signals(&cli_cancel);
     if (state->phase == TRAIN_PHASE_GAN) {
         fprintf(stderr, "GAN: %d epochs, batch %d, Adam G %g D %g betas (%g, %g), real label %g, "
                 "init %s, seed %llu\n", a->cfg.epochs, a->cfg.batch, a->cfg.adam_g.lr,
                 a->cfg.adam_d.lr, a->cfg.adam_g.beta1, a->cfg.adam_g.beta2, a->cfg.real_label,
                 a->resume ? "(checkpoint)" : a->init, (unsigned long long)a->cfg.seed);
         st = train_gan(m, state, &train, &a->cfg, &hooks);
-        train_cli_progress_end(&prog);
+        cli_progress_end(&prog);
         if (st) {
             fprintf(stderr, "inspectd train: %s\n", status_message());
             goto done;
@@ -262,7 +245,7 @@ static int run(struct train_args *a, struct anogan *m, struct train_state *state
         fprintf(stderr, "encoder: %d epochs, Adam %g, kappa %g\n", a->cfg.encoder_epochs,
                 a->cfg.adam_e.lr, a->cfg.kappa);
         st = train_encoder(m, state, &train, &a->cfg, &hooks);
-        train_cli_progress_end(&prog);
+        cli_progress_end(&prog);
         if (st) {
             fprintf(stderr, "inspectd train: %s\n", status_message());
             goto done;

@@ -1,58 +1,23 @@
-/* train_cli: shared command-line pieces of the train and eval commands; see train_cli.h. */
-#include "train_cli.h"
+/* common: what several commands share; see common.h. */
+#include "common.h"
 
 #include "cpu.h"
 #include "ops.h"
 
-#include <errno.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-volatile int train_cli_cancel;
+volatile int cli_cancel;
 
-int train_cli_int(const char *s, long lo, long hi, int *out)
+int cli_set_precision(const char *cmd, const char *value)
 {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (end == s || *end || errno || v < lo || v > hi)
-        return -1;
-    *out = (int)v;
-    return 0;
-}
-
-int train_cli_float(const char *s, double lo, double hi, float *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (end == s || *end || errno || !(v >= lo && v <= hi))
-        return -1;
-    *out = (float)v;
-    return 0;
-}
-
-int train_cli_u64(const char *s, uint64_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (end == s || *end || errno || s[0] == '-')
-        return -1;
-    *out = (uint64_t)v;
-    return 0;
-}
-
-int train_cli_precision(const char *cmd, const char *value)
-{
+    if (!value)
+        return 0;
     int p = ops_precision_parse(value);
-    if (p < 0) {
-        fprintf(stderr, "inspectd %s: --precision '%s': expected fp32 or bf16\n", cmd, value);
-        return 2;
-    }
+    ASSERT(p >= 0); /* the option table let only fp32 and bf16 through */
     if (ops_set_precision((enum ops_precision)p)) {
         fprintf(stderr, "inspectd %s: --precision %s: %s\n", cmd, value, status_message());
         return 1;
@@ -60,7 +25,7 @@ int train_cli_precision(const char *cmd, const char *value)
     return 0;
 }
 
-void train_cli_describe_compute(char *buf, size_t len)
+void cli_describe_compute(char *buf, size_t len)
 {
     char blas[160];
     ops_blas_describe(blas, sizeof blas);
@@ -74,60 +39,6 @@ void train_cli_describe_compute(char *buf, size_t len)
              bf16 ? ops_bf16_backend() : "", bf16_hw);
 }
 
-int train_cli_pair(const char *s, float *a, float *b)
-{
-    char buf[64];
-    const char *comma = strchr(s, ',');
-    if (!comma || (size_t)(comma - s) >= sizeof buf)
-        return -1;
-    memcpy(buf, s, (size_t)(comma - s));
-    buf[comma - s] = 0;
-    return train_cli_float(buf, 0, 0.999999, a) || train_cli_float(comma + 1, 0, 0.999999, b)
-               ? -1
-               : 0;
-}
-
-int train_cli_data_option(struct dataset_options *opt, const char *name, const char *value)
-{
-    if (!strcmp(name, "data")) {
-        opt->path = value;
-    } else if (!strcmp(name, "split")) {
-        if (strcmp(value, "train") && strcmp(value, "test")) {
-            fprintf(stderr, "inspectd: --split must be train or test\n");
-            return -1;
-        }
-        opt->split = value;
-    } else if (!strcmp(name, "classes")) {
-        opt->classes = value;
-    } else if (!strcmp(name, "range")) {
-        if (dataset_parse_range(&opt->range, value)) {
-            fprintf(stderr, "inspectd: --range: %s\n", status_message());
-            return -1;
-        }
-    } else if (!strcmp(name, "limit")) {
-        int n;
-        if (train_cli_int(value, 1, 1L << 30, &n)) {
-            fprintf(stderr, "inspectd: --limit must be a positive count\n");
-            return -1;
-        }
-        opt->limit = (size_t)n;
-    } else {
-        return 0;
-    }
-    return 1;
-}
-
-void train_cli_data_usage(FILE *f)
-{
-    fprintf(f,
-            "  --data PATH         IDX pair (a folder holding images-idx3-ubyte[.gz] and\n"
-            "                      labels-idx1-ubyte[.gz], or the images file) or a folder of PNGs\n"
-            "                      (PNGs in class subfolders are labelled by the folder name)\n"
-            "  --split train|test  which IDX pair of a folder holding both (train-*, t10k-*)\n"
-            "  --range A:B         items A..B-1 in file order, counts or percentages (0:50%%)\n"
-            "  --limit N           at most N images (the first after range and classes)\n");
-}
-
 static volatile int *cancel_flag;
 
 static void on_signal(int sig)
@@ -137,14 +48,14 @@ static void on_signal(int sig)
     signal(sig, SIG_DFL); /* a second Ctrl-C stops at once */
 }
 
-void train_cli_catch_signals(volatile int *flag)
+void cli_catch_signals(volatile int *flag)
 {
     cancel_flag = flag;
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
 }
 
-void train_cli_progress_init(struct train_cli_progress *p, FILE *out)
+void cli_progress_init(struct cli_progress *p, FILE *out)
 {
     p->out = out;
     p->tty = isatty(fileno(out)) && getenv("TERM") && strcmp(getenv("TERM"), "dumb");
@@ -175,9 +86,9 @@ static int describe(char *buf, size_t len, const struct train_progress *p)
                     p->mse_x, p->mse_f, p->images_per_s, eta);
 }
 
-void train_cli_progress(void *user, const struct train_progress *p)
+void cli_train_progress(void *user, const struct train_progress *p)
 {
-    struct train_cli_progress *c = user;
+    struct cli_progress *c = user;
     const char *phase = p->phase == TRAIN_PHASE_GAN ? "gan" : "encoder";
     char rest[160];
     describe(rest, sizeof rest, p);
@@ -210,9 +121,9 @@ void train_cli_progress(void *user, const struct train_progress *p)
     fflush(c->out);
 }
 
-void train_cli_score_progress(void *user, double done, size_t total, double seconds)
+void cli_score_progress(void *user, double done, size_t total, double seconds)
 {
-    struct train_cli_progress *c = user;
+    struct cli_progress *c = user;
     bool last = done >= (double)total;
     if (seconds < c->next_log_s && !last)
         return;
@@ -234,14 +145,14 @@ void train_cli_score_progress(void *user, double done, size_t total, double seco
     fflush(c->out);
 }
 
-void train_cli_progress_end(struct train_cli_progress *p)
+void cli_progress_end(struct cli_progress *p)
 {
     if (p->tty && p->last_len)
         fputc('\n', p->out);
     p->last_len = 0;
 }
 
-void train_cli_json_string(FILE *f, const char *s)
+void cli_json_string(FILE *f, const char *s)
 {
     fputc('"', f);
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
@@ -255,7 +166,7 @@ void train_cli_json_string(FILE *f, const char *s)
     fputc('"', f);
 }
 
-int train_cli_load(struct dataset *ds, const struct dataset_options *opt, const struct anogan *m)
+int cli_load_data(struct dataset *ds, const struct dataset_options *opt, const struct anogan *m)
 {
     if (dataset_load(ds, opt, m)) {
         fprintf(stderr, "inspectd: %s\n", status_message());

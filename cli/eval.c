@@ -1,63 +1,65 @@
-/* cmd_eval: `inspectd eval anogan`, detection quality of a model on labelled images: AUROC,
- * average precision, F1 at the model's stored threshold and time per image, as one JSON line on
- * stdout. --plot DIR adds a score histogram and the ROC curve as PNGs; --scores FILE the
- * per-image scores as CSV. */
+/* eval: `inspectd eval anogan`, detection quality of a model on labelled images: AUROC, average
+ * precision, F1 at the model's stored threshold and time per image, as one JSON line on stdout.
+ * --plot DIR adds a score histogram and the ROC curve as PNGs; --scores FILE the per-image
+ * scores as CSV. The search is resolved as the daemon resolves a request's
+ * (anogan_search_resolve), so eval measures what the daemon serves. */
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include "cmd.h"
+#include "cli.h"
+#include "common.h"
 #include "dataset.h"
+#include "options.h"
 #include "ops.h"
 #include "plot.h"
 #include "roc.h"
 #include "train.h"
-#include "train_cli.h"
-
-static void usage(FILE *f)
-{
-    fprintf(f, "usage: inspectd eval anogan --model FILE --data PATH --normal A,B [options]\n"
-               "  --model FILE        AnoGAN model (.safetensors)\n");
-    train_cli_data_usage(f);
-    fprintf(f,
-            "  --normal A,B        classes that are normal (e.g. 7,8)\n"
-            "  --anomalous C,D     classes that are anomalous (default: every other class)\n"
-            "  --search MODE       random | encoder (default: the daemon's default for the model)\n"
-            "  --iterations K      search steps (default: the daemon's)\n"
-            "  --lr LR             search learning rate (default: the daemon's)\n"
-            "  --patience N --tol T  early stop (default: the daemon's)\n"
-            "  --threshold T       F1 at T instead of the model's calibrated threshold\n"
-            "  --batch N           images searched together (default 16)\n"
-            "  --threads N         BLAS threads\n"
-            "  --precision P       fp32 (default) or bf16 (oneDNN; see docs/benchmarks.md)\n"
-            "  --plot DIR          write DIR/histogram.png and DIR/roc.png\n"
-            "  --scores FILE       write per-image scores (source index, label, score) as CSV\n"
-            "prints {\"auroc\",\"average_precision\",\"f1\",\"ms_per_image\",\"n\",...,\"settings\"}\n");
-}
-
-enum {
-    O_MODEL = 256, O_NORMAL, O_ANOM, O_SEARCH, O_ITER, O_LR, O_PATIENCE, O_TOL, O_THRESH,
-    O_BATCH, O_THREADS, O_PLOT, O_SCORES, O_HELP, O_DATA, O_PRECISION
-};
-
-static const struct option options[] = {
-    {"model", 1, 0, O_MODEL}, {"normal", 1, 0, O_NORMAL}, {"anomalous", 1, 0, O_ANOM},
-    {"search", 1, 0, O_SEARCH}, {"iterations", 1, 0, O_ITER}, {"lr", 1, 0, O_LR},
-    {"patience", 1, 0, O_PATIENCE}, {"tol", 1, 0, O_TOL}, {"threshold", 1, 0, O_THRESH},
-    {"batch", 1, 0, O_BATCH}, {"threads", 1, 0, O_THREADS}, {"plot", 1, 0, O_PLOT},
-    {"scores", 1, 0, O_SCORES}, {"help", 0, 0, O_HELP}, {"data", 1, 0, O_DATA},
-    {"split", 1, 0, O_DATA}, {"range", 1, 0, O_DATA}, {"limit", 1, 0, O_DATA},
-    {"precision", 1, 0, O_PRECISION}, {0, 0, 0, 0}};
 
 struct eval_args {
     struct dataset_options data;
-    const char *model, *normal, *anomalous, *search, *plot, *scores;
-    int iterations, patience, batch, threads;
-    float lr, tol, threshold;
+    const char *model, *normal, *anomalous, *plot, *scores, *precision;
+    struct anogan_search_layer search;
+    int batch, threads;
+    float threshold;
+};
+
+#define A struct eval_args
+static const struct cli_option options[] = {
+    {"--model", NULL, CLI_ARG, CLI_AT(A, model), .value_name = "FILE", .required = true,
+     .help = "AnoGAN model (.safetensors)"},
+    CLI_DATA_OPTIONS(A, data),
+    {"--normal", NULL, CLI_ARG, CLI_AT(A, normal), .value_name = "A,B", .required = true,
+     .help = "classes that are normal (e.g. 7,8)"},
+    {"--anomalous", NULL, CLI_ARG, CLI_AT(A, anomalous), .value_name = "C,D",
+     .def = "every other class", .help = "classes that are anomalous"},
+    CLI_SEARCH_OPTIONS(A, search),
+    {"--threshold", NULL, CLI_FLOAT, CLI_AT(A, threshold), 0, -1e30, 1e30, .value_name = "T",
+     .def = "the model's calibrated threshold", .help = "F1 at T"},
+    {"--batch", NULL, CLI_INT, CLI_AT(A, batch), 0, 1, 4096, .help = "images searched together"},
+    {"--threads", "INSPECTD_THREADS", CLI_INT, CLI_AT(A, threads), 0, 1, 1024,
+     .def = "all cores", .help = "BLAS threads"},
+    CLI_PRECISION_OPTION(A, precision, CLI_ARG),
+    {"--plot", NULL, CLI_ARG, CLI_AT(A, plot), .value_name = "DIR",
+     .help = "write DIR/histogram.png and DIR/roc.png"},
+    {"--scores", NULL, CLI_ARG, CLI_AT(A, scores), .value_name = "FILE",
+     .help = "write per-image scores (source index, label, score) as CSV"},
+};
+#undef A
+
+static const struct cli_command eval_command = {
+    .name = "eval anogan",
+    .usage = "--model FILE --data PATH --normal A,B [options]",
+    .about = "Scores every selected image as POST /score would with the same settings; the\n"
+             "random start of image i (its index in the source, in file order) is seeded by i,\n"
+             "as `inspectd score --seed 0` seeds the i-th file it is given.\n",
+    .options = options,
+    .noptions = sizeof options / sizeof options[0],
+    .footer = "prints {\"auroc\",\"average_precision\",\"f1\",\"ms_per_image\",\"n\",...,"
+              "\"settings\"}\n",
 };
 
 /* True if name is in the comma-separated list. */
@@ -72,58 +74,6 @@ static bool in_list(const char *list, const char *name)
         p = q ? q + 1 : p + len;
     }
     return false;
-}
-
-static int parse(struct eval_args *a, int argc, char **argv)
-{
-    a->iterations = a->patience = -1;
-    a->batch = 16;
-    a->lr = a->tol = -1;
-    a->threshold = NAN;
-    int o, idx;
-    optind = 1;
-    while ((o = getopt_long(argc, argv, "", options, &idx)) != -1) {
-        int bad = 0;
-        switch (o) {
-        case O_MODEL: a->model = optarg; break;
-        case O_NORMAL: a->normal = optarg; break;
-        case O_ANOM: a->anomalous = optarg; break;
-        case O_SEARCH: a->search = optarg; bad = anogan_init_parse(optarg) < 0; break;
-        case O_ITER: bad = train_cli_int(optarg, 0, 1000000, &a->iterations); break;
-        case O_LR: bad = train_cli_float(optarg, 1e-12, 1e6, &a->lr); break;
-        case O_PATIENCE: bad = train_cli_int(optarg, 0, 1000000, &a->patience); break;
-        case O_TOL: bad = train_cli_float(optarg, 0, 1, &a->tol); break;
-        case O_THRESH: bad = train_cli_float(optarg, -1e30, 1e30, &a->threshold); break;
-        case O_BATCH: bad = train_cli_int(optarg, 1, 4096, &a->batch); break;
-        case O_THREADS: bad = train_cli_int(optarg, 1, 1024, &a->threads); break;
-        case O_PLOT: a->plot = optarg; break;
-        case O_SCORES: a->scores = optarg; break;
-        case O_HELP: usage(stdout); return 0;
-        case O_PRECISION: {
-            int rc = train_cli_precision("eval", optarg);
-            if (rc)
-                return rc;
-            break;
-        }
-        case O_DATA:
-            if (train_cli_data_option(&a->data, options[idx].name, optarg) < 0)
-                return 2;
-            break;
-        default: usage(stderr); return 2;
-        }
-        if (bad) {
-            fprintf(stderr, "inspectd eval: bad value '%s' for --%s\n", optarg, options[idx].name);
-            return 2;
-        }
-    }
-    if (optind < argc || !a->model || !a->data.path || !a->normal) {
-        fprintf(stderr, "inspectd eval: --model, --data and --normal are required\n");
-        usage(stderr);
-        return 2;
-    }
-    if (a->threads)
-        ops_set_threads(a->threads);
-    return -1;
 }
 
 static int write_plots(const char *dir, const float *scores, const int *labels, size_t n,
@@ -192,16 +142,16 @@ static void print_result(const struct eval_args *a, const struct anogan *m,
     printf(",\"ms_per_image\":%.3f,\"n\":%zu,\"n_normal\":%zu,\"n_anomalous\":%zu,"
            "\"mean_iterations\":%.2f,\"seconds\":%.3f,\"settings\":{\"model\":",
            1e3 * seconds / (double)n, n, n - npos, npos, mean_iter, seconds);
-    train_cli_json_string(stdout, a->model);
+    cli_json_string(stdout, a->model);
     printf(",\"search\":\"%s\",\"iterations\":%d,\"lr\":%g,\"patience\":%d,\"tol\":%g,"
            "\"batch\":%d,\"threads\":%d,\"arithmetic\":\"%s\",\"normal\":",
            anogan_init_name(s->init), s->iterations, s->lr, s->patience, s->tol, a->batch,
            ops_get_threads(), ops_precision_name(ops_get_precision()));
-    train_cli_json_string(stdout, a->normal);
+    cli_json_string(stdout, a->normal);
     printf(",\"anomalous\":");
-    train_cli_json_string(stdout, a->anomalous ? a->anomalous : "(all others)");
+    cli_json_string(stdout, a->anomalous ? a->anomalous : "(all others)");
     printf(",\"data\":");
-    train_cli_json_string(stdout, ds->description);
+    cli_json_string(stdout, ds->description);
     printf(",\"threshold_from\":\"%s\"}}\n",
            !isnan(a->threshold) ? "option" : m->cal.present ? "model" : "none");
     fflush(stdout);
@@ -209,11 +159,17 @@ static void print_result(const struct eval_args *a, const struct anogan *m,
 
 int cmd_eval_anogan(int argc, char **argv)
 {
-    struct eval_args a = {0};
-    int rc = parse(&a, argc, argv);
-    if (rc >= 0)
-        return rc;
-    rc = 1;
+    struct eval_args a = {.batch = 16, .threshold = NAN};
+    switch (cli_parse(&eval_command, &a, argc, argv, NULL, stderr)) {
+    case CLI_PARSED_OK: break;
+    case CLI_PARSED_HELP: return 0;
+    case CLI_PARSED_USAGE: return 2;
+    }
+    if (a.threads)
+        ops_set_threads(a.threads);
+    if (cli_set_precision("eval", a.precision))
+        return 1;
+    int rc = 1;
     struct anogan *m = NULL;
     struct dataset ds = {0};
     struct detect_result *res = NULL;
@@ -224,21 +180,15 @@ int cmd_eval_anogan(int argc, char **argv)
         fprintf(stderr, "inspectd eval: %s\n", status_message());
         goto done;
     }
-    struct anogan_search s = anogan_search_default(m);
-    if (a.search)
-        s.init = (enum anogan_init)anogan_init_parse(a.search);
-    if (a.iterations >= 0)
-        s.iterations = a.iterations;
-    if (a.lr > 0)
-        s.lr = a.lr;
-    if (a.patience >= 0)
-        s.patience = a.patience;
-    if (a.tol >= 0)
-        s.tol = a.tol;
+    struct anogan_search s;
+    if (anogan_search_resolve(&s, NULL, m, &a.search, NULL)) {
+        fprintf(stderr, "inspectd eval: %s\n", status_message());
+        goto done;
+    }
     if (a.anomalous)
         snprintf(classes, sizeof classes, "%s,%s", a.normal, a.anomalous);
     a.data.classes = a.anomalous ? classes : NULL; /* NULL: every class, the others anomalous */
-    if (train_cli_load(&ds, &a.data, m))
+    if (cli_load_data(&ds, &a.data, m))
         goto done;
     if (!ds.labelled) {
         fprintf(stderr, "inspectd eval: %s has no labels: cannot tell normal from anomalous\n",
@@ -267,13 +217,13 @@ int cmd_eval_anogan(int argc, char **argv)
     fprintf(stderr, "scoring %zu images (search %s, %d steps, lr %g, batch %d, %s)\n", ds.count,
             anogan_init_name(s.init), s.iterations, s.lr, a.batch,
             ops_precision_name(ops_get_precision()));
-    train_cli_catch_signals(&train_cli_cancel);
+    cli_catch_signals(&cli_cancel);
     double seconds = 0;
-    struct train_cli_progress prog;
-    train_cli_progress_init(&prog, stderr);
-    enum status st = train_score_dataset(res, m, &ds, &s, a.batch, &seconds, &train_cli_cancel,
-                                         train_cli_score_progress, &prog);
-    train_cli_progress_end(&prog);
+    struct cli_progress prog;
+    cli_progress_init(&prog, stderr);
+    enum status st = train_score_dataset(res, m, &ds, &s, a.batch, &seconds, &cli_cancel,
+                                         cli_score_progress, &prog);
+    cli_progress_end(&prog);
     if (st) {
         fprintf(stderr, "inspectd eval: %s\n", status_message());
         goto done;

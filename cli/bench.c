@@ -1,9 +1,8 @@
-/* cmd_bench: `inspectd bench`, the speed of the latent search. For each batch size it times
+/* bench: `inspectd bench`, the speed of the latent search. For each batch size it times
  * whole search steps (G forward, D-features forward, both backward-data passes, Adam on z) and
  * prints milliseconds per image per step, achieved GFLOP/s and peak memory. --json prints the
  * keys the PyTorch peer prints (batch, s_per_step, ms_per_image_step, s_per_image_5000_steps), so
  * scripts/bench-peer.sh can set the two side by side. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,10 +10,69 @@
 #include <time.h>
 
 #include "anogan.h"
-#include "cmd.h"
+#include "cli.h"
+#include "common.h"
+#include "options.h"
 #include "ops.h"
+#include "parse.h"
 #include "rng.h"
-#include "train_cli.h"
+
+enum { MAX_BATCHES = 32 };
+
+struct bench_args {
+    const char *model, *precision;
+    struct batch_list {
+        int n, size[MAX_BATCHES];
+    } batches;
+    int steps, threads;
+    bool json;
+};
+
+/* --batches 1,5,16,64: batch sizes in [1, 4096]. field: a struct batch_list. */
+static enum status parse_batches(void *field, const char *name, const char *value)
+{
+    struct batch_list *l = field;
+    char item[32];
+    l->n = 0;
+    for (const char *p = value;; p++) {
+        size_t len = strcspn(p, ",");
+        long long b;
+        if (l->n == MAX_BATCHES)
+            return status_fail(STATUS_RANGE, "%s: at most %d batch sizes", name, MAX_BATCHES);
+        snprintf(item, sizeof item, "%.*s", (int)(len < sizeof item ? len : sizeof item - 1), p);
+        enum status st = parse_int(&b, name, item, 1, 4096);
+        if (st)
+            return st;
+        l->size[l->n++] = (int)b;
+        p += len;
+        if (!*p)
+            return STATUS_OK;
+    }
+}
+
+#define A struct bench_args
+static const struct cli_option options[] = {
+    {"--model", NULL, CLI_ARG, CLI_AT(A, model), .value_name = "FILE",
+     .def = "random weights of the seed's size", .help = "AnoGAN model (.safetensors)"},
+    {"--batches", NULL, CLI_CUSTOM, CLI_AT(A, batches), .parse = parse_batches,
+     .value_name = "B1,B2,...", .def = "1,5,16,64", .help = "batch sizes to time"},
+    {"--steps", NULL, CLI_INT, CLI_AT(A, steps), 0, 1, 1000000,
+     .def = "about 60 image-steps, at least 5", .help = "timed search steps per batch size"},
+    {"--threads", "INSPECTD_THREADS", CLI_INT, CLI_AT(A, threads), 0, 1, 1024,
+     .def = "all cores", .help = "BLAS threads"},
+    CLI_PRECISION_OPTION(A, precision, CLI_ARG),
+    {"--json", NULL, CLI_FLAG, CLI_AT(A, json),
+     .help = "one JSON line per batch size, with the keys of the PyTorch peer"},
+};
+#undef A
+
+static const struct cli_command bench_command = {
+    .name = "bench",
+    .usage = "[options]",
+    .about = "Times the latent search step per image (G fwd, D fwd, D bwd, G bwd, Adam).\n",
+    .options = options,
+    .noptions = sizeof options / sizeof options[0],
+};
 
 static double now_s(void)
 {
@@ -30,43 +88,20 @@ static double peak_rss_mb(void)
     return ru.ru_maxrss / 1024.0; /* Linux: kilobytes */
 }
 
-static void usage(FILE *f)
-{
-    fprintf(f, "usage: inspectd bench [--model FILE] [--batches 1,5,16,64] [--steps N]\n"
-               "                      [--threads N] [--precision fp32|bf16] [--json]\n"
-               "  times the latent search step per image (random weights without --model)\n");
-}
-
 int cmd_bench(int argc, char **argv)
 {
-    const char *model_path = NULL, *batches = "1,5,16,64";
-    int json = 0, threads = 0, steps_arg = 0;
-    static const struct option opts[] = {
-        {"model", required_argument, 0, 'm'}, {"batches", required_argument, 0, 'b'},
-        {"steps", required_argument, 0, 's'}, {"threads", required_argument, 0, 't'},
-        {"json", no_argument, 0, 'j'}, {"precision", required_argument, 0, 'P'},
-        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    int o;
-    optind = 1;
-    while ((o = getopt_long(argc, argv, "m:b:s:t:P:jh", opts, NULL)) != -1) {
-        switch (o) {
-        case 'm': model_path = optarg; break;
-        case 'b': batches = optarg; break;
-        case 's': steps_arg = atoi(optarg); break;
-        case 't': threads = atoi(optarg); break;
-        case 'j': json = 1; break;
-        case 'P': {
-            int rc = train_cli_precision("bench", optarg);
-            if (rc)
-                return rc;
-            break;
-        }
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
-        }
+    struct bench_args a = {.batches = {4, {1, 5, 16, 64}}};
+    switch (cli_parse(&bench_command, &a, argc, argv, NULL, stderr)) {
+    case CLI_PARSED_OK: break;
+    case CLI_PARSED_HELP: return 0;
+    case CLI_PARSED_USAGE: return 2;
     }
-    if (threads > 0)
-        ops_set_threads(threads);
+    if (a.threads)
+        ops_set_threads(a.threads);
+    if (cli_set_precision("bench", a.precision))
+        return 1;
+    const char *model_path = a.model;
+    const bool json = a.json;
     struct anogan *m = NULL;
     enum status st;
     if (model_path) {
@@ -82,21 +117,15 @@ int cmd_bench(int argc, char **argv)
     /* per image and step: G and D-features forward, and the same again backward (data only) */
     double flops = 2 * (net_forward_flops(&m->g) + net_forward_flops(&m->d_feat));
     char compute[512];
-    train_cli_describe_compute(compute, sizeof compute);
+    cli_describe_compute(compute, sizeof compute);
     if (!json)
         printf("%s\nlatent search step (G fwd, D fwd, D bwd, G bwd, Adam), %d BLAS threads, "
                "%.3f GFLOP per image-step\n%6s %12s %14s %10s %10s\n",
                compute, ops_get_threads(), flops / 1e9, "batch", "s/step", "ms/image-step",
                "GFLOP/s", "peak MB");
-    char *list = strdup(batches);
     int rc = 0;
-    for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
-        int B = atoi(tok);
-        if (B < 1 || B > 4096) {
-            fprintf(stderr, "inspectd bench: bad batch '%s'\n", tok);
-            rc = 2;
-            break;
-        }
+    for (int k = 0; k < a.batches.n; k++) {
+        int B = a.batches.size[k];
         size_t isz = anogan_image_size(m);
         float *x = malloc(isz * (size_t)B * sizeof(float));
         uint64_t *seeds = malloc((size_t)B * sizeof(uint64_t));
@@ -117,7 +146,7 @@ int cmd_bench(int argc, char **argv)
         /* warm-up (3 steps), then about 60 image-steps and at least 5 steps, as the peer does */
         s.iterations = 3;
         anogan_score(c, x, B, seeds, &s, res, NULL, NULL, NULL);
-        int steps = steps_arg > 0 ? steps_arg : (60 / B > 5 ? 60 / B : 5);
+        int steps = a.steps > 0 ? a.steps : (60 / B > 5 ? 60 / B : 5);
         /* time two searches that differ only in their step count, so the fixed cost (features
          * of x, the start, the final score) cancels out */
         s.iterations = 1;
@@ -146,7 +175,6 @@ int cmd_bench(int argc, char **argv)
         free(res);
         anogan_ctx_free(c);
     }
-    free(list);
     anogan_free(m);
     return rc;
 }

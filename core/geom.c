@@ -52,6 +52,9 @@ static enum status check_config(const struct geom_config *c)
                            "transform classifier: side %d, channels %d, width %d, blocks %d "
                            "(side must be divisible by 2^blocks)",
                            c->side, c->channels, c->width, c->blocks);
+    if (c->scored < 0 || c->scored > c->transforms)
+        return status_fail(STATUS_RANGE, "transform classifier: scores with %d of %d transforms",
+                           c->scored, c->transforms);
     struct xform tmp[XFORM_MAX];
     if (!xform_set(tmp, c->transforms, c->side))
         return status_fail(STATUS_RANGE, "transform classifier: %d transforms (4, 8 or 72)",
@@ -183,40 +186,54 @@ static void forward(struct geom_ctx *c, int P, enum net_mode mode)
     log_softmax_forward(c->logp, logits, g->cfg.transforms, P);
 }
 
-void geom_score(struct geom_ctx *c, const float *x, int B, struct geom_result *res, float *probs,
-                float *feats)
+/* Scores B images with the first S transforms of the set: xent over them, the Dirichlet score
+ * when with_dirichlet (alpha is (S, K)), probs (B, S, K), feats (B, F) of the first (identity). */
+static void score_set(struct geom_ctx *c, const float *x, int B, int S, bool with_dirichlet,
+                      struct geom_result *res, float *probs, float *feats)
 {
     const struct geom *g = c->g;
     int K = g->cfg.transforms, F = g->feat.cout, in = geom_input_size(g);
-    int chunk = c->max_pairs / K;
+    int chunk = c->max_pairs / S;
     for (int b0 = 0; b0 < B; b0 += chunk) {
-        int nb = B - b0 < chunk ? B - b0 : chunk, P = nb * K;
+        int nb = B - b0 < chunk ? B - b0 : chunk, P = nb * S;
         for (int b = 0; b < nb; b++)
-            for (int k = 0; k < K; k++)
-                put_pair(c, b * K + k, P, x + (size_t)(b0 + b) * (size_t)in, &g->t[k]);
+            for (int k = 0; k < S; k++)
+                put_pair(c, b * S + k, P, x + (size_t)(b0 + b) * (size_t)in, &g->t[k]);
         forward(c, P, NET_MODE_EVAL);
         for (int b = 0; b < nb; b++) {
             double xent = 0, dir = 0;
-            for (int k = 0; k < K; k++) {
-                int p = b * K + k;
+            for (int k = 0; k < S; k++) {
+                int p = b * S + k;
                 xent -= c->logp[(size_t)k * (size_t)P + (size_t)p];
                 float pk[XFORM_MAX];
                 for (int j = 0; j < K; j++)
                     pk[j] = expf(c->logp[(size_t)j * (size_t)P + (size_t)p]);
                 if (probs)
-                    memcpy(probs + ((size_t)(b0 + b) * (size_t)K + (size_t)k) * (size_t)K, pk,
+                    memcpy(probs + ((size_t)(b0 + b) * (size_t)S + (size_t)k) * (size_t)K, pk,
                            (size_t)K * sizeof(float));
-                if (g->has_dirichlet)
+                if (with_dirichlet)
                     dir += dirichlet_score(g->alpha + (size_t)k * (size_t)K, pk, K);
             }
             res[b0 + b].xent = (float)xent;
-            res[b0 + b].dirichlet = g->has_dirichlet ? (float)(dir - g->dirichlet_offset) : NAN;
+            res[b0 + b].dirichlet = with_dirichlet ? (float)(dir - g->dirichlet_offset) : NAN;
             if (feats)
                 for (int f = 0; f < F; f++)
                     feats[(size_t)(b0 + b) * (size_t)F + (size_t)f] =
-                        c->pooled[(size_t)f * (size_t)P + (size_t)(b * K)];
+                        c->pooled[(size_t)f * (size_t)P + (size_t)(b * S)];
         }
     }
+}
+
+int geom_scored(const struct geom *g)
+{
+    return g->cfg.scored > 0 && g->cfg.scored < g->cfg.transforms ? g->cfg.scored
+                                                                   : g->cfg.transforms;
+}
+
+void geom_score(struct geom_ctx *c, const float *x, int B, struct geom_result *res, float *probs,
+                float *feats)
+{
+    score_set(c, x, B, geom_scored(c->g), c->g->has_dirichlet, res, probs, feats);
 }
 
 void geom_evaluate(struct geom_ctx *c, const float *x, int n, float *loss, float *accuracy)
@@ -230,7 +247,8 @@ void geom_evaluate(struct geom_ctx *c, const float *x, int n, float *loss, float
     long right = 0;
     for (int i = 0; i < n; i += chunk) {
         int nb = n - i < chunk ? n - i : chunk;
-        geom_score(c, x + (size_t)i * (size_t)geom_input_size(c->g), nb, res, probs, NULL);
+        score_set(c, x + (size_t)i * (size_t)geom_input_size(c->g), nb, K, false, res, probs,
+                  NULL);
         for (int b = 0; b < nb; b++) {
             sum += res[b].xent;
             for (int k = 0; k < K; k++) {
@@ -251,22 +269,22 @@ void geom_evaluate(struct geom_ctx *c, const float *x, int n, float *loss, float
 
 enum status geom_fit_dirichlet(struct geom *g, const float *x, int n)
 {
-    int K = g->cfg.transforms;
+    int K = g->cfg.transforms, S = geom_scored(g);
     struct geom_ctx *c = geom_ctx_create(g, 32);
-    float *probs = malloc((size_t)n * (size_t)K * (size_t)K * sizeof(float));
+    float *probs = malloc((size_t)n * (size_t)S * (size_t)K * sizeof(float));
     float *pk = malloc((size_t)n * (size_t)K * sizeof(float));
     struct geom_result *res = malloc((size_t)n * sizeof *res);
-    double *alpha = malloc((size_t)K * (size_t)K * sizeof(double));
+    double *alpha = malloc((size_t)S * (size_t)K * sizeof(double));
     enum status s = STATUS_OK;
     if (!c || !probs || !pk || !res || !alpha) {
         s = status_fail(STATUS_NOMEM, "out of memory for the Dirichlet fit of %d images", n);
         goto done;
     }
-    geom_score(c, x, n, res, probs, NULL);
-    for (int k = 0; k < K; k++) {
+    score_set(c, x, n, S, false, res, probs, NULL);
+    for (int k = 0; k < S; k++) {
         for (int i = 0; i < n; i++)
             memcpy(pk + (size_t)i * (size_t)K,
-                   probs + ((size_t)i * (size_t)K + (size_t)k) * (size_t)K,
+                   probs + ((size_t)i * (size_t)S + (size_t)k) * (size_t)K,
                    (size_t)K * sizeof(float));
         /* Near-identical probability vectors (a classifier that is always sure, or never) have
          * no maximum-likelihood Dirichlet: alpha grows along a fixed direction without bound.
@@ -294,7 +312,7 @@ enum status geom_fit_dirichlet(struct geom *g, const float *x, int n)
                 a[j] *= GEOM_MAX_CONCENTRATION / sum;
     }
     /* as the model file keeps them (float32), so a saved model scores exactly as this one */
-    for (int i = 0; i < K * K; i++)
+    for (int i = 0; i < S * K; i++)
         alpha[i] = (double)(float)alpha[i];
     free(g->alpha);
     g->alpha = alpha;
@@ -486,7 +504,8 @@ enum status geom_to_safetensors(const struct geom *g, struct safetensors *st)
         (s = put_int(st, "transform.side", c->side)) ||
         (s = put_int(st, "transform.channels", c->channels)) ||
         (s = put_int(st, "transform.width", c->width)) ||
-        (s = put_int(st, "transform.blocks", c->blocks)))
+        (s = put_int(st, "transform.blocks", c->blocks)) ||
+        (s = put_int(st, "transform.scored", geom_scored(g))))
         return s;
     /* The transforms by value, so a file keeps its meaning if xform_set's sets ever change. */
     char list[XFORM_MAX * 24] = "";
@@ -499,13 +518,13 @@ enum status geom_to_safetensors(const struct geom *g, struct safetensors *st)
         return s;
     if (!g->has_dirichlet)
         return STATUS_OK;
-    int K = c->transforms;
-    float *a = malloc((size_t)K * (size_t)K * sizeof(float));
+    int K = c->transforms, S = geom_scored(g);
+    float *a = malloc((size_t)S * (size_t)K * sizeof(float));
     if (!a)
         return status_fail(STATUS_NOMEM, "out of memory");
-    for (int i = 0; i < K * K; i++)
+    for (int i = 0; i < S * K; i++)
         a[i] = (float)g->alpha[i];
-    int64_t shape[2] = {K, K};
+    int64_t shape[2] = {S, K};
     s = safetensors_add(st, "T.dirichlet_alpha", shape, 2, a);
     free(a);
     if (s)
@@ -552,7 +571,8 @@ enum status geom_from_safetensors(struct geom **out, const struct safetensors *s
         (s = safetensors_meta_int(st, "transform.side", &c.side, file)) ||
         (s = safetensors_meta_int(st, "transform.channels", &c.channels, file)) ||
         (s = safetensors_meta_int(st, "transform.width", &c.width, file)) ||
-        (s = safetensors_meta_int(st, "transform.blocks", &c.blocks, file)))
+        (s = safetensors_meta_int(st, "transform.blocks", &c.blocks, file)) ||
+        (s = safetensors_meta_int(st, "transform.scored", &c.scored, file)))
         return s;
     struct geom *g = NULL;
     if ((s = build(&g, &c)))
@@ -565,16 +585,16 @@ enum status geom_from_safetensors(struct geom **out, const struct safetensors *s
         goto fail;
     const struct safetensors_tensor *a = safetensors_find(st, "T.dirichlet_alpha");
     if (a) {
-        int K = c.transforms;
-        if (a->ndim != 2 || a->shape[0] != K || a->shape[1] != K) {
-            s = status_fail(STATUS_SHAPE, "%s: T.dirichlet_alpha is not (%d, %d)", file, K, K);
+        int K = c.transforms, S = geom_scored(g);
+        if (a->ndim != 2 || a->shape[0] != S || a->shape[1] != K) {
+            s = status_fail(STATUS_SHAPE, "%s: T.dirichlet_alpha is not (%d, %d)", file, S, K);
             goto fail;
         }
-        if (!(g->alpha = malloc((size_t)K * (size_t)K * sizeof(double)))) {
+        if (!(g->alpha = malloc((size_t)S * (size_t)K * sizeof(double)))) {
             s = status_fail(STATUS_NOMEM, "out of memory");
             goto fail;
         }
-        for (int i = 0; i < K * K; i++) {
+        for (int i = 0; i < S * K; i++) {
             if (!(a->data[i] > 0) || !isfinite(a->data[i])) {
                 s = status_fail(STATUS_FORMAT, "%s: T.dirichlet_alpha holds %g (must be > 0)",
                                 file, a->data[i]);

@@ -36,6 +36,9 @@ struct geom_config {
     int channels;   /* input channels */
     int width;      /* channels of the first block; doubled by each next block */
     int blocks;     /* stride-2 blocks: side must be divisible by 2^blocks */
+    int scored;     /* S: an image is scored with the first S transforms of the set (0: all K).
+                       Training learns all K (with 72, shifts too, which shapes the features);
+                       scoring with the 8 flips and turns costs a ninth. */
 };
 
 /* The default architecture (DETECTION.md section 7): K 8, side 32, 1 channel, width 32, 4 blocks. */
@@ -47,7 +50,7 @@ struct geom {
     struct net feat;           /* (channels, side, side) -> (F, s, s), F = width * 2^(blocks-1) */
     struct net head;           /* (F, 1, 1) -> (K, 1, 1): the linear layer */
     bool has_dirichlet;
-    double *alpha;             /* (K, K): row k is the Dirichlet of p(. | T_k x); NULL until fitted */
+    double *alpha;             /* (S, K): row k is the Dirichlet of p(. | T_k x); NULL until fitted */
     double dirichlet_offset;   /* subtracted from the Dirichlet score: its mean over the images
                                   of the fit, so the score is centred (with a sharp fit the raw
                                   score is a large number with a small spread; float would
@@ -57,6 +60,8 @@ struct geom {
 /* A classifier with fresh weights (PyTorch's default init, seeded). *out owned by the caller. */
 enum status geom_create(struct geom **out, const struct geom_config *cfg, uint64_t seed);
 void geom_free(struct geom *g);
+/* S, the transforms an image is scored with (the first S of the set). */
+int geom_scored(const struct geom *g);
 /* Features per image: F. */
 int geom_feature_size(const struct geom *g);
 /* Floats per input image: channels * side * side. */
@@ -74,13 +79,13 @@ struct geom_result {
 };
 
 /* Scores B images x (B, channels, side, side) in eval mode (BatchNorm's running statistics, so
- * an image's score never depends on the rest of the batch). res[B]; probs, if not NULL, receives
- * (B, K, K) with probs[(b*K + k)*K + j] = p(j | T_k x_b); feats, if not NULL, (B, F): the pooled
+ * an image's score never depends on the rest of the batch), with the first S transforms. res[B];
+ * probs, if not NULL, receives (B, S, K) with probs[(b*S + k)*K + j] = p(j | T_k x_b); feats, if not NULL, (B, F): the pooled
  * features of the untransformed image. */
 void geom_score(struct geom_ctx *c, const float *x, int B, struct geom_result *res, float *probs,
                 float *feats);
 
-/* Fits the Dirichlets of every transform on held-out normal images x (n, ...). */
+/* Fits the Dirichlets of the S scored transforms on held-out normal images x (n, ...). */
 enum status geom_fit_dirichlet(struct geom *g, const float *x, int n);
 
 struct geom_train_config {

@@ -15,10 +15,11 @@ bool xform_set(struct xform *out, int K, int side)
         return true;
     }
     if (K == 72) {
-        int s = side / 4, shifts[3] = {0, -s, s};
-        for (int f = 0; f < 2; f++)
-            for (int x = 0; x < 3; x++)
-                for (int y = 0; y < 3; y++)
+        /* the 8 unshifted flips and turns first (a classifier may score with those alone) */
+        int sh = side / 4, shifts[3] = {0, -sh, sh};
+        for (int x = 0; x < 3; x++)
+            for (int y = 0; y < 3; y++)
+                for (int f = 0; f < 2; f++)
                     for (int r = 0; r < 4; r++)
                         out[n++] = (struct xform){.flip = f, .dx = shifts[x], .dy = shifts[y],
                                                   .rot = r};

@@ -20,8 +20,8 @@ struct xform {
 };
 
 /* The canonical set of K transforms, the identity first: K = 4 (rotations), 8 (rotations x flip),
- * 72 (rotations x flip x shifts of 0, +-side/4 in x and y, GEOM's set). Returns false for any
- * other K. */
+ * 72 (rotations x flip x shifts of 0, +-side/4 in x and y, GEOM's set, the 8 unshifted ones
+ * first, as the K = 8 set). Returns false for any other K. */
 bool xform_set(struct xform *out, int K, int side);
 
 /* out (S, S) = t applied to in (S, S); out and in must not overlap. */

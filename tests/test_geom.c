@@ -78,6 +78,11 @@ START_TEST(test_xform_sets)
                       back.rot == t[i].rot);
         }
     }
+    /* the 72-set starts with the 8-set (a classifier trained on 72 may score with those 8) */
+    struct xform t8[XFORM_MAX];
+    ck_assert(xform_set(t8, 8, 32) && xform_set(t, 72, 32));
+    for (int k = 0; k < 8; k++)
+        ck_assert(t[k].flip == t8[k].flip && t[k].rot == t8[k].rot && !t[k].dx && !t[k].dy);
     struct xform x;
     ck_assert(!xform_parse(&x, "1,0,0"));
     ck_assert(!xform_parse(&x, "1,0,0,4"));
@@ -400,6 +405,58 @@ START_TEST(test_geom_batch_independent_and_roundtrip)
 }
 END_TEST
 
+START_TEST(test_geom_scored_subset)
+{
+    /* trained on all 72 transforms, scored with the first 8: probabilities over 72 classes for
+     * 8 transforms, a (8, 72) Dirichlet, and a file that keeps S */
+    struct geom_config cfg = tiny_config();
+    cfg.transforms = 72;
+    cfg.scored = 8;
+    struct geom *g;
+    ck_assert_int_eq(geom_create(&g, &cfg, 5), STATUS_OK);
+    ck_assert_int_eq(geom_scored(g), 8);
+    int S = cfg.side, n = 40, nh = 16;
+    float *x = tiny_set(n, S, 400), *xh = tiny_set(nh, S, 500);
+    struct geom_train_config tc = geom_train_config_default();
+    tc.epochs = 1;
+    ck_assert_int_eq(geom_train(g, x, n, xh, nh, &tc, NULL), STATUS_OK);
+    ck_assert_int_eq(geom_fit_dirichlet(g, xh, nh), STATUS_OK);
+    struct geom_ctx *c = geom_ctx_create(g, 4);
+    struct geom_result r[4];
+    float *probs = malloc(sizeof(float) * 4 * 8 * 72);
+    geom_score(c, x, 4, r, probs, NULL);
+    for (int i = 0; i < 4 * 8; i++) {
+        double sum = 0;
+        for (int j = 0; j < 72; j++)
+            sum += probs[i * 72 + j];
+        ck_assert(fabs(sum - 1) < 1e-4);
+    }
+    /* xent over the 8 scored transforms only */
+    double want = 0;
+    for (int k = 0; k < 8; k++)
+        want -= log(probs[k * 72 + k]);
+    ck_assert(fabs(r[0].xent - want) < 1e-3 * (1 + fabs(want)));
+    struct safetensors *st = safetensors_new();
+    ck_assert_int_eq(geom_to_safetensors(g, st), STATUS_OK);
+    struct geom *back;
+    ck_assert_int_eq(geom_from_safetensors(&back, st, "mem"), STATUS_OK);
+    ck_assert_int_eq(geom_scored(back), 8);
+    struct geom_ctx *cb = geom_ctx_create(back, 4);
+    struct geom_result rb[4];
+    geom_score(cb, x, 4, rb, NULL, NULL);
+    for (int i = 0; i < 4; i++)
+        ck_assert(rb[i].xent == r[i].xent && rb[i].dirichlet == r[i].dirichlet);
+    safetensors_free(st);
+    geom_ctx_free(cb);
+    geom_free(back);
+    geom_ctx_free(c);
+    free(probs);
+    free(x);
+    free(xh);
+    geom_free(g);
+}
+END_TEST
+
 START_TEST(test_geom_config_checked)
 {
     struct geom *g;
@@ -408,6 +465,9 @@ START_TEST(test_geom_config_checked)
     ck_assert_int_eq(geom_create(&g, &c, 0), STATUS_RANGE);
     c = tiny_config();
     c.transforms = 6;
+    ck_assert_int_eq(geom_create(&g, &c, 0), STATUS_RANGE);
+    c = tiny_config();
+    c.scored = 9; /* more than K */
     ck_assert_int_eq(geom_create(&g, &c, 0), STATUS_RANGE);
 }
 END_TEST
@@ -431,6 +491,7 @@ int main(void)
     tcase_add_test(c, test_geom_gradients_fd);
     tcase_add_test(c, test_geom_learns);
     tcase_add_test(c, test_geom_batch_independent_and_roundtrip);
+    tcase_add_test(c, test_geom_scored_subset);
     tcase_add_test(c, test_geom_config_checked);
     suite_add_tcase(s, c);
     return tu_run(s);

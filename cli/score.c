@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "anogan.h"
+#include "detect.h"
 #include "cli.h"
 #include "common.h"
 #include "image.h"
@@ -86,9 +87,9 @@ int cmd_score(int argc, char **argv)
     size_t isz = anogan_image_size(m);
     float *x = malloc(isz * (size_t)batch * sizeof(float));
     uint64_t *seeds = malloc((size_t)batch * sizeof(uint64_t));
-    struct anogan_result *res = malloc((size_t)batch * sizeof *res);
+    struct detect_result *res = malloc((size_t)batch * sizeof *res);
     const char **names = malloc((size_t)batch * sizeof *names);
-    struct anogan_ctx *ctx = anogan_ctx_create(m, batch);
+    struct detect_ctx *ctx = detect_ctx_create(m, batch);
     if (!x || !seeds || !res || !names || !ctx) {
         fprintf(stderr, "inspectd score: out of memory\n");
         failed = 1;
@@ -113,7 +114,7 @@ int cmd_score(int argc, char **argv)
         if (B == 0)
             continue;
         double t0 = now_ms();
-        if (anogan_score(ctx, x, B, seeds, &search, res, NULL, NULL, NULL) != STATUS_OK) {
+        if (detect_score(ctx, x, B, seeds, &search, res, NULL, NULL, NULL) != STATUS_OK) {
             fprintf(stderr, "inspectd score: %s\n", status_message());
             failed = 1;
             continue;
@@ -122,9 +123,16 @@ int cmd_score(int argc, char **argv)
         for (int b = 0; b < B; b++) {
             printf("{\"file\":");
             cli_json_string(stdout, names[b]);
-            printf(",\"score\":%.9g,\"residual\":%.9g,\"discrimination\":%.9g,\"iterations\":%d,"
+            printf(",\"score\":%.9g,\"scores\":{", res[b].score);
+            for (int p = 0, first = 1; p < DETECT_NPARTS; p++)
+                if (detect_has_part(m, (enum detect_part)p)) {
+                    printf("%s\"%s\":%.9g", first ? "" : ",",
+                           detect_part_name((enum detect_part)p), res[b].part[p]);
+                    first = 0;
+                }
+            printf("},\"residual\":%.9g,\"discrimination\":%.9g,\"iterations\":%d,"
                    "\"search\":\"%s\",\"ms\":%.3f",
-                   res[b].score, res[b].residual, res[b].discrimination, res[b].iterations,
+                   res[b].gan.residual, res[b].gan.discrimination, res[b].gan.iterations,
                    anogan_init_name(search.init), ms);
             if (m->cal.present)
                 printf(",\"threshold\":%.9g,\"anomalous\":%s", m->cal.threshold,
@@ -134,7 +142,7 @@ int cmd_score(int argc, char **argv)
         fflush(stdout);
     }
 done:
-    anogan_ctx_free(ctx);
+    detect_ctx_free(ctx);
     free(x);
     free(seeds);
     free(res);

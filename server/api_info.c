@@ -76,6 +76,46 @@ enum api_result api_readyz(struct app *app, const struct api_route *route,
     return send_json(res, 200, &w);
 }
 
+/* "fused" and "parts": which detectors the model has, how each enters the fused score, and
+ * what each is (a memory bank's size, the classifier's transforms). */
+static void write_parts(struct json_writer *w, const struct anogan *m)
+{
+    const struct detect *d = m->det;
+    json_kv_bool(w, "fused", d && d->fused);
+    json_key_put(w, "parts");
+    json_array_begin(w);
+    for (int p = 0; p < DETECT_NPARTS; p++) {
+        if (!detect_has_part(m, (enum detect_part)p))
+            continue;
+        json_object_begin(w);
+        json_kv_string(w, "name", detect_part_name((enum detect_part)p));
+        if (d && d->fused && d->weight[p] != 0) {
+            json_kv_number(w, "weight", d->weight[p]);
+            json_kv_number(w, "mean", d->norm[p].mean);
+            json_kv_number(w, "std", d->norm[p].std);
+        } else {
+            json_kv_number(w, "weight", d && d->fused ? 0 : 1);
+        }
+        const struct bank *b = p == DETECT_PART_KNN          ? &d->knn
+                               : p == DETECT_PART_KNN_PIXELS ? &d->knn_pixels
+                               : p == DETECT_PART_KNN_TRANSFORM ? &d->knn_transform
+                                                               : NULL;
+        if (b) {
+            json_kv_int(w, "rows", b->n);
+            json_kv_int(w, "features", b->dim);
+            json_kv_string(w, "metric", b->metric == BANK_METRIC_COSINE ? "cosine" : "l2");
+            json_kv_int(w, "k", b->k);
+        }
+        if (p == DETECT_PART_TRANSFORM) {
+            json_kv_int(w, "transforms", d->geom->cfg.transforms);
+            json_kv_int(w, "scored", geom_scored(d->geom));
+            json_kv_string(w, "score", d->geom->has_dirichlet ? "dirichlet" : "xent");
+        }
+        json_object_end(w);
+    }
+    json_array_end(w);
+}
+
 static void write_anogan(struct json_writer *w, const struct anogan *m, bool is_default)
 {
     const struct anogan_config *c = &m->cfg;
@@ -105,6 +145,7 @@ static void write_anogan(struct json_writer *w, const struct anogan *m, bool is_
     json_kv_number(w, "mean", c->mean);
     json_kv_number(w, "std", c->std);
     json_object_end(w);
+    write_parts(w, m);
     json_key_put(w, "threshold");
     if (m->cal.present)
         json_number_put(w, m->cal.threshold);
@@ -115,6 +156,7 @@ static void write_anogan(struct json_writer *w, const struct anogan *m, bool is_
         const struct anogan_calibration *cal = &m->cal;
         json_object_begin(w);
         json_kv_number(w, "threshold", cal->threshold);
+        json_kv_string(w, "score", cal->score);
         json_kv_number(w, "percentile", cal->percentile);
         json_kv_int(w, "count", cal->count);
         json_kv_number(w, "mean", cal->mean);

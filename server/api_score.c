@@ -22,7 +22,7 @@ struct score_job {
     int *width, *height;
     float *x, *recon;
     uint64_t *seeds;
-    struct anogan_result *results;
+    struct detect_result *results;
     double t0;
 };
 
@@ -120,7 +120,7 @@ static void answer(struct score_job *j)
     }
     api_set_body(res, 200, "application/json", body, len);
     api_log(res, "model=%s images=%d batch=%d iterations=%d queue_ms=%.1f search_ms=%.1f",
-            m->name, j->sr.n, pj->batch, j->results[0].iterations, pj->wait_ms, elapsed - pj->wait_ms);
+            m->name, j->sr.n, pj->batch, j->results[0].gan.iterations, pj->wait_ms, elapsed - pj->wait_ms);
 }
 
 static void on_done(struct pool_job *pj)

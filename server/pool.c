@@ -15,7 +15,7 @@
 
 struct worker_ctx {
     const struct anogan *model;
-    struct anogan_ctx *ctx;
+    struct detect_ctx *ctx;
 };
 
 struct worker {
@@ -27,7 +27,7 @@ struct worker {
     size_t isize;
     float *x, *recon;
     uint64_t *seeds;
-    struct anogan_result *res;
+    struct detect_result *res;
 };
 
 struct pool {
@@ -81,7 +81,7 @@ static void collect(struct pool *p, struct pool_job **group, int *njobs, int *im
     }
 }
 
-static struct anogan_ctx *worker_ctx(struct worker *w, const struct anogan *m)
+static struct detect_ctx *worker_ctx(struct worker *w, const struct anogan *m)
 {
     for (int i = 0; i < w->nctxs; i++)
         if (w->ctxs[i].model == m)
@@ -103,7 +103,7 @@ static struct anogan_ctx *worker_ctx(struct worker *w, const struct anogan *m)
     if (!ctxs)
         return NULL;
     w->ctxs = ctxs;
-    struct anogan_ctx *c = anogan_ctx_create(m, w->pool->max_batch);
+    struct detect_ctx *c = detect_ctx_create(m, w->pool->max_batch);
     if (!c)
         return NULL;
     w->ctxs[w->nctxs++] = (struct worker_ctx){m, c};
@@ -128,7 +128,7 @@ static void run_group(struct worker *w, struct pool_job **group, int njobs)
         fail_jobs(group, njobs, STATUS_CANCELLED, "the daemon is shutting down");
         return;
     }
-    struct anogan_ctx *ctx = worker_ctx(w, m);
+    struct detect_ctx *ctx = worker_ctx(w, m);
     if (!ctx) {
         fail_jobs(group, njobs, STATUS_NOMEM, "out of memory creating a search workspace");
         return;
@@ -153,7 +153,7 @@ static void run_group(struct worker *w, struct pool_job **group, int njobs)
             }
         }
         double t0 = now_ms();
-        enum status s = anogan_score(ctx, w->x, B, w->seeds, &group[first_job]->search, w->res,
+        enum status s = detect_score(ctx, w->x, B, w->seeds, &group[first_job]->search, w->res,
                                      want_recon ? w->recon : NULL, NULL, &p->cancel);
         double dt = now_ms() - t0;
         long long iters = 0;
@@ -163,7 +163,7 @@ static void run_group(struct worker *w, struct pool_job **group, int njobs)
             struct pool_job *j = group[sj];
             if (s == STATUS_OK) {
                 j->res[si] = w->res[b];
-                iters += w->res[b].iterations;
+                iters += w->res[b].gan.iterations;
                 if (j->recon)
                     memcpy(j->recon + (size_t)si * isize, w->recon + (size_t)b * isize,
                            isize * sizeof(float));
@@ -266,7 +266,7 @@ static void *worker_main(void *arg)
 static void worker_free(struct worker *w)
 {
     for (int i = 0; i < w->nctxs; i++)
-        anogan_ctx_free(w->ctxs[i].ctx);
+        detect_ctx_free(w->ctxs[i].ctx);
     free(w->ctxs);
     free(w->x);
     free(w->recon);

@@ -5,8 +5,8 @@
  * the same model with the same search settings, up to max_batch images but no more than its fair
  * share of the queue when other workers are idle (parallel workers beat one batch), and when
  * every other worker is busy waits up to batch_wait_ms for more; the group is scored as one
- * anogan_score call per max_batch images. An image's score does not depend on its batch (see core/anogan.h), so
- * batching changes speed only. Each worker keeps one anogan_ctx per model it has used.
+ * detect_score call per max_batch images. An image's score does not depend on its batch (see core/anogan.h), so
+ * batching changes speed only. Each worker keeps one detect_ctx per model it has used.
  *
  * Besides scoring jobs, the pool runs plain calls (POOL_JOB_CALL) for other heavy work. */
 #ifndef INSPECTD_POOL_H
@@ -15,13 +15,14 @@
 #include <stdint.h>
 
 #include "anogan.h"
+#include "detect.h"
 #include "status.h"
 
 struct metrics;
 struct pool;
 
 enum pool_job_kind {
-    POOL_JOB_SCORE, /* anogan_score over the job's images */
+    POOL_JOB_SCORE, /* detect_score over the job's images */
     POOL_JOB_CALL,  /* job->call(job) on a worker */
 };
 
@@ -34,7 +35,7 @@ struct pool_job {
     const float *x;         /* n images, each anogan_image_size(model) floats, preprocessed */
     const uint64_t *seeds;  /* n seeds of the random start */
     /* POOL_JOB_SCORE outputs, into submitter-owned buffers */
-    struct anogan_result *res; /* n */
+    struct detect_result *res; /* n: every part of the model and the fused score */
     float *recon;              /* n images of G(z) in model units, or NULL when not wanted */
     int batch;                 /* images in the largest search call that scored part of this job */
     /* POOL_JOB_CALL */

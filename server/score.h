@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "anogan.h"
+#include "detect.h"
 #include "api.h"
 #include "config.h"
 #include "image.h"
@@ -40,12 +41,13 @@ bool score_parse(struct score_request *out, struct api_fail *fail, const struct 
                  const struct models *ms, const struct api_request *req, bool batch);
 void score_request_free(struct score_request *r);
 
-/* Writes one image's answer fields into the open JSON object w: score, residual,
+/* Writes one image's answer fields into the open JSON object w: score (the fused score, or the
+ * AnoGAN score for a model without fusion), scores (each part the model has), residual,
  * discrimination, threshold, anomalous, iterations, width, height and, when asked, the PNGs.
  * x: the preprocessed input, recon: G(z), both in model units (anogan_image_size floats; recon
  * may be NULL when no PNG is asked for). False on allocation or encoding failure. */
 bool score_answer_image(struct json_writer *w, const struct anogan *m,
-                        const struct anogan_result *r, const float *x, const float *recon,
+                        const struct detect_result *r, const float *x, const float *recon,
                         int width, int height, bool want_recon, bool want_map);
 
 /* The reconstruction G(z) as an 8-bit PNG of the input's size (grey, or RGB for a 3-channel

@@ -87,12 +87,19 @@ done:
 }
 
 bool score_answer_image(struct json_writer *w, const struct anogan *m,
-                        const struct anogan_result *r, const float *x, const float *recon,
+                        const struct detect_result *r, const float *x, const float *recon,
                         int width, int height, bool want_recon, bool want_map)
 {
     json_kv_number(w, "score", r->score);
-    json_kv_number(w, "residual", r->residual);
-    json_kv_number(w, "discrimination", r->discrimination);
+    /* every part the model has, raw (the fused score standardises and weighs them) */
+    json_key_put(w, "scores");
+    json_object_begin(w);
+    for (int p = 0; p < DETECT_NPARTS; p++)
+        if (detect_has_part(m, (enum detect_part)p))
+            json_kv_number(w, detect_part_name((enum detect_part)p), r->part[p]);
+    json_object_end(w);
+    json_kv_number(w, "residual", r->gan.residual);
+    json_kv_number(w, "discrimination", r->gan.discrimination);
     json_key_put(w, "threshold");
     if (m->cal.present)
         json_number_put(w, m->cal.threshold);
@@ -103,7 +110,7 @@ bool score_answer_image(struct json_writer *w, const struct anogan *m,
         json_bool_put(w, r->score > m->cal.threshold);
     else
         json_null_put(w);
-    json_kv_int(w, "iterations", r->iterations);
+    json_kv_int(w, "iterations", r->gan.iterations);
     json_kv_int(w, "width", width);
     json_kv_int(w, "height", height);
     uint8_t *png = NULL;

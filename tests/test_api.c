@@ -503,19 +503,29 @@ START_TEST(answer_pictures)
     struct json_writer w;
     json_writer_init(&w);
     json_object_begin(&w);
-    struct anogan_result r = {.score = 1.5f, .residual = 1, .discrimination = 6, .iterations = 4};
+    struct detect_result r = {
+        .gan = {.score = 2.5f, .residual = 1, .discrimination = 6, .iterations = 4},
+        .score = 1.5f};
+    for (int p = 0; p < DETECT_NPARTS; p++)
+        r.part[p] = NAN;
+    r.part[DETECT_PART_ANOGAN] = 2.5f;
     ck_assert(score_answer_image(&w, m, &r, x, g, 8, 8, true, true));
     json_object_end(&w);
     char *text = json_writer_finish(&w, &len);
     struct json *doc = NULL;
     ck_assert_int_eq(json_parse(&doc, text, len), STATUS_OK);
-    const char *keys[] = {"score", "residual", "discrimination", "threshold", "anomalous",
+    const char *keys[] = {"score", "scores", "residual", "discrimination", "threshold", "anomalous",
                           "iterations", "width", "height", "reconstruction_png_base64",
                           "anomaly_map_png_base64"};
     for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
         ck_assert_msg(json_get(doc, keys[k]), "missing %s", keys[k]);
     ck_assert(json_is_null(json_get(doc, "threshold"))); /* uncalibrated model */
     ck_assert(json_number(json_get(doc, "score")) == 1.5);
+    /* an AnoGAN-only model: its one part, and nothing for the parts it lacks */
+    const struct json *parts = json_get(doc, "scores");
+    ck_assert(json_is_object(parts) && json_size(parts) == 1);
+    ck_assert(json_number(json_get(parts, "anogan")) == 2.5);
+    ck_assert(json_number(json_get(doc, "iterations")) == 4);
     json_free(doc);
     free(text);
     free(x);

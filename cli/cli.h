@@ -12,7 +12,9 @@ int cmd_score(int argc, char **argv);         /* score.c */
 int cmd_bench(int argc, char **argv);         /* bench.c */
 int cmd_train_anogan(int argc, char **argv);  /* train.c */
 int cmd_train_encoder(int argc, char **argv); /* train.c */
+int cmd_train_parts(int argc, char **argv);   /* train.c */
 int cmd_eval_anogan(int argc, char **argv);   /* eval.c */
+int cmd_eval_oneclass(int argc, char **argv); /* eval_oneclass.c */
 int cmd_train_gcn(int argc, char **argv);     /* gcn.c */
 int cmd_eval_gcn(int argc, char **argv);      /* gcn.c */
 int cmd_bench_gcn(int argc, char **argv);     /* gcn.c */

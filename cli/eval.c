@@ -46,7 +46,8 @@ static const struct cli_option options[] = {
     {"--plot", NULL, CLI_ARG, CLI_AT(A, plot), .value_name = "DIR",
      .help = "write DIR/histogram.png and DIR/roc.png"},
     {"--scores", NULL, CLI_ARG, CLI_AT(A, scores), .value_name = "FILE",
-     .help = "write per-image scores (source index, label, score) as CSV"},
+     .help = "write per-image scores (source index, label, fused score, AnoGAN pieces, each "
+             "detector) as CSV"},
 };
 #undef A
 
@@ -242,11 +243,20 @@ int cmd_eval_anogan(int argc, char **argv)
             perror(a.scores);
             rc = 1;
         } else {
-            fprintf(f, "source,class,anomalous,score,residual,discrimination,iterations\n");
-            for (size_t i = 0; i < ds.count; i++)
-                fprintf(f, "%zu,%s,%d,%.9g,%.9g,%.9g,%d\n", ds.source[i],
+            fprintf(f, "source,class,anomalous,score,residual,discrimination,iterations");
+            for (int p = 0; p < DETECT_NPARTS; p++)
+                if (detect_has_part(m, (enum detect_part)p))
+                    fprintf(f, ",%s", detect_part_name((enum detect_part)p));
+            fputc('\n', f);
+            for (size_t i = 0; i < ds.count; i++) {
+                fprintf(f, "%zu,%s,%d,%.9g,%.9g,%.9g,%d", ds.source[i],
                         ds.class_names[ds.labels[i]], labels[i], res[i].score, res[i].gan.residual,
                         res[i].gan.discrimination, res[i].gan.iterations);
+                for (int p = 0; p < DETECT_NPARTS; p++)
+                    if (detect_has_part(m, (enum detect_part)p))
+                        fprintf(f, ",%.9g", res[i].part[p]);
+                fputc('\n', f);
+            }
             fclose(f);
         }
     }

@@ -16,10 +16,14 @@ static const struct command commands[] = {
     {"score", NULL, cmd_score, "score PNG images with a model, one JSON line per image"},
     {"bench", "gcn", cmd_bench_gcn, "time GCN training epochs on Cora or a synthetic graph"},
     {"bench", NULL, cmd_bench, "time the latent search per image and step at several batch sizes"},
-    {"train", "anogan", cmd_train_anogan, "train a DCGAN on normal images and calibrate it"},
+    {"train", "anogan", cmd_train_anogan, "train a model on normal images: DCGAN, encoder, detectors, threshold"},
     {"train", "encoder", cmd_train_encoder, "add an f-AnoGAN encoder to a trained model"},
+    {"train", "parts", cmd_train_parts,
+     "train the detectors beside the AnoGAN of a trained model, and recalibrate"},
     {"train", "gcn", cmd_train_gcn, "train a two-layer GCN on a graph folder"},
     {"eval", "anogan", cmd_eval_anogan, "AUROC, AP and F1 of a model on labelled images"},
+    {"eval", "oneclass", cmd_eval_oneclass,
+     "the one-class benchmark: a model per normal class, AUROC of each detector and baselines"},
     {"eval", "gcn", cmd_eval_gcn, "accuracy of a trained GCN on a graph folder"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

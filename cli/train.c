@@ -18,16 +18,18 @@
 #include "options.h"
 #include "ops.h"
 #include "parse.h"
+#include "pipeline.h"
 #include "train.h"
 
 struct train_args {
     struct dataset_options data;
     struct train_config cfg;
     struct anogan_config arch;
-    const char *out, *model, *name, *recipe, *init;
+    const char *out, *model, *name, *recipe_name, *init;
     float holdout, percentile;
     int threads, epochs;
-    bool resume, no_samples, lambda_set, epochs_set;
+    bool resume, no_samples, lambda_set, epochs_set, encoder_epochs_set;
+    struct pipeline_recipe recipe;
     char ckpt[4096], csv[4096], prefix[4096];
 };
 
@@ -69,12 +71,14 @@ static const struct cli_option options[] = {
      .def = "train encoder: --model", .help = "the trained model (.safetensors)"},
     {"--model", NULL, CLI_ARG, CLI_AT(A, model), .value_name = "FILE",
      .help = "train encoder: the trained model to add an encoder to (required there)"},
-    {"--recipe", NULL, CLI_ARG, CLI_AT(A, recipe), .choices = "default|seed",
+    {"--recipe", NULL, CLI_ARG, CLI_AT(A, recipe_name), .choices = "default|seed",
      .help = "train anogan: the defaults of the options below; seed: the seed's (lr 1e-4/4e-4, "
              "betas (0, 0.9), batch 128, real label 1, mean/std 0.1307/0.3081, no encoder)"},
     {"--epochs", NULL, CLI_INT, CLI_AT(A, epochs), CLI_SET(A, epochs_set), 0, 1000000,
+     .def = "by data size: 40 for 900 images, 18 for 2000, 10 from 3600",
      .help = "GAN epochs; for train encoder, encoder epochs (0: keep the encoder, recalibrate)"},
-    {"--encoder-epochs", NULL, CLI_INT, CLI_AT(A, cfg.encoder_epochs), 0, 0, 1000000,
+    {"--encoder-epochs", NULL, CLI_INT, CLI_AT(A, cfg.encoder_epochs),
+     CLI_SET(A, encoder_epochs_set), 0, 1000000, .def = "by data size: 15 for 900, 7 for 2000",
      .help = "train anogan: then train an f-AnoGAN encoder (0: none)"},
     {"--lr-g", NULL, CLI_FLOAT, CLI_AT(A, cfg.adam_g.lr), 0, 1e-12, 10, .value_name = "LR",
      .help = "Adam learning rate of G"},
@@ -117,12 +121,25 @@ static const struct cli_option options[] = {
     {"--name", NULL, CLI_ARG, CLI_AT(A, name), .help = "model name stored in the file"},
     {"--threads", NULL, CLI_INT, CLI_AT(A, threads), 0, 1, 1024, .def = "all cores",
      .help = "BLAS threads"},
+    CLI_RECIPE_OPTIONS(A, recipe),
 };
 #undef A
 
 static const struct cli_command train_anogan_command = {
     .name = "train anogan",
     .usage = "--data PATH [options] --out FILE.safetensors",
+    .options = options,
+    .noptions = sizeof options / sizeof options[0],
+};
+
+static const struct cli_command train_parts_command = {
+    .name = "train parts",
+    .usage = "--model FILE --data PATH [options] [--out FILE]",
+    .about = "Trains the detectors beside the AnoGAN (transformation classifier, memory banks) of\n"
+             "a trained model on its normal images, standardises them, and recalibrates the\n"
+             "threshold on the fused score; the GAN and the encoder stay as they are. The data\n"
+             "and --seed must select the images the model was trained on, so that the held-out\n"
+             "images are the same.\n",
     .options = options,
     .noptions = sizeof options / sizeof options[0],
 };
@@ -134,13 +151,18 @@ static const struct cli_command train_encoder_command = {
     .noptions = sizeof options / sizeof options[0],
 };
 
+/* What a train command trains: everything; an encoder for a trained model (and its detectors
+ * again); or only the detectors beside the AnoGAN of a trained model. */
+enum train_mode { TRAIN_ANOGAN, TRAIN_ENCODER, TRAIN_PARTS };
+
 /* Parses argv into a; returns -1 to continue, else the exit status. */
-static int parse(struct train_args *a, int argc, char **argv, bool encoder)
+static int parse(struct train_args *a, int argc, char **argv, enum train_mode mode)
 {
+    bool encoder = mode == TRAIN_ENCODER, from_model = mode != TRAIN_ANOGAN;
     /* the recipe sets the defaults that the other options then override */
     const char *recipe = cli_peek(argc, argv, "--recipe");
     bool seed_recipe = recipe && !strcmp(recipe, "seed");
-    a->recipe = "default";
+    a->recipe_name = "default";
     a->cfg = seed_recipe ? train_config_seed() : train_config_default();
     a->arch = anogan_config_seed();
     if (!seed_recipe)
@@ -151,21 +173,33 @@ static int parse(struct train_args *a, int argc, char **argv, bool encoder)
     if (encoder) /* whatever the recipe: an encoder is what this command trains */
         a->cfg.encoder_epochs = train_config_default().encoder_epochs;
     a->epochs = encoder ? a->cfg.encoder_epochs : a->cfg.epochs;
-    const struct cli_command *cmd = encoder ? &train_encoder_command : &train_anogan_command;
+    pipeline_recipe_init(&a->recipe);
+    if (seed_recipe) /* the seed's model: the AnoGAN score alone, unless --parts asks */
+        a->recipe.parts_list = "none";
+    const struct cli_command *cmd = mode == TRAIN_ENCODER ? &train_encoder_command
+                                    : mode == TRAIN_PARTS ? &train_parts_command
+                                                          : &train_anogan_command;
     switch (cli_parse(cmd, a, argc, argv, NULL, stderr)) {
     case CLI_PARSED_OK: break;
     case CLI_PARSED_HELP: return 0;
     case CLI_PARSED_USAGE: return 2;
     }
-    if (!encoder && a->epochs_set)
+    if (pipeline_recipe_finish(&a->recipe, cmd->name))
+        return 2;
+    /* the default recipe sizes its epochs to the data (pipeline_auto_epochs) */
+    if (!from_model && a->epochs_set)
         a->cfg.epochs = a->epochs;
+    else if (!from_model && !seed_recipe)
+        a->cfg.epochs = 0;
+    if (!from_model && !a->encoder_epochs_set && !seed_recipe)
+        a->cfg.encoder_epochs = -1;
     if (encoder && a->epochs_set)
         a->cfg.encoder_epochs = a->epochs;
-    if (encoder && !a->out)
+    if (from_model && !a->out)
         a->out = a->model;
-    if (!a->out || (encoder && !a->model)) {
+    if (!a->out || (from_model && !a->model)) {
         fprintf(stderr, "inspectd %s: %s is required (see inspectd %s --help)\n", cmd->name,
-                encoder ? "--model" : "--out", cmd->name);
+                from_model ? "--model" : "--out", cmd->name);
         return 2;
     }
     /* files beside the output: X.ckpt.safetensors, X.losses.csv, X-gan-e005.png */
@@ -206,14 +240,15 @@ static FILE *open_csv(const char *path, bool append)
 }
 
 /* Training phases from wherever state stands, then calibration and the final save. */
-static int run(struct train_args *a, struct anogan *m, struct train_state *state, bool encoder)
+static int run(struct train_args *a, struct anogan *m, struct train_state *state,
+               enum train_mode mode)
 {
+    bool encoder = mode == TRAIN_ENCODER;
     struct dataset all = {0}, train = {0}, hold = {0};
     FILE *csv = NULL;
     int rc = 1;
     struct cli_progress prog;
     cli_progress_init(&prog, stderr);
-    struct train_hooks hooks = {cli_train_progress, &prog, &cli_cancel};
     enum status st;
     if (cli_load_data(&all, &a->data, m))
         goto done;
@@ -229,47 +264,30 @@ static int run(struct train_args *a, struct anogan *m, struct train_state *state
     }
     a->cfg.csv = csv;
     cli_catch_signals(&cli_cancel);
-    if (state->phase == TRAIN_PHASE_GAN) {
-        fprintf(stderr, "GAN: %d epochs, batch %d, Adam G %g D %g betas (%g, %g), real label %g, "
-                "init %s, seed %llu\n", a->cfg.epochs, a->cfg.batch, a->cfg.adam_g.lr,
-                a->cfg.adam_d.lr, a->cfg.adam_g.beta1, a->cfg.adam_g.beta2, a->cfg.real_label,
-                a->resume ? "(checkpoint)" : a->init, (unsigned long long)a->cfg.seed);
-        st = train_gan(m, state, &train, &a->cfg, &hooks);
-        cli_progress_end(&prog);
-        if (st) {
-            fprintf(stderr, "inspectd train: %s\n", status_message());
-            goto done;
-        }
-    }
-    if (state->phase == TRAIN_PHASE_ENCODER && a->cfg.encoder_epochs > 0) {
-        fprintf(stderr, "encoder: %d epochs, Adam %g, kappa %g\n", a->cfg.encoder_epochs,
-                a->cfg.adam_e.lr, a->cfg.kappa);
-        st = train_encoder(m, state, &train, &a->cfg, &hooks);
-        cli_progress_end(&prog);
-        if (st) {
-            fprintf(stderr, "inspectd train: %s\n", status_message());
-            goto done;
-        }
-    }
-    state->phase = TRAIN_PHASE_DONE;
-    if (hold.count) {
-        struct anogan_search search = anogan_search_default(m);
-        fprintf(stderr, "calibrating on %zu held-out images (search %s, %d steps, lr %g)\n",
-                hold.count, anogan_init_name(search.init), search.iterations, search.lr);
-        char what[256];
-        snprintf(what, sizeof what, "%zu held out of %.200s (seed %llu)", hold.count,
-                 all.description, (unsigned long long)a->cfg.seed);
-        if ((st = train_calibrate(m, &hold, &search, a->percentile, what))) {
-            fprintf(stderr, "inspectd train: calibration: %s\n", status_message());
-            goto done;
-        }
-        fprintf(stderr, "threshold %.4g (p%g of held-out normal scores: mean %.4g, p50 %.4g, "
-                "max %.4g)\n", m->cal.threshold, m->cal.percentile, m->cal.mean, m->cal.p50,
-                m->cal.max);
-    } else {
-        fprintf(stderr, "no hold-out (--holdout 0): the model is not calibrated\n");
-    }
-    if (encoder) {
+    char what[256];
+    snprintf(what, sizeof what, "%zu held out of %.200s (seed %llu)", hold.count,
+             all.description, (unsigned long long)a->cfg.seed);
+    /* train encoder keeps a model's detectors (retrained: the AnoGAN score they are fused with
+     * changes), and adds none to a model without */
+    bool parts = encoder ? m->det != NULL : pipeline_recipe_has_parts(&a->recipe);
+    struct pipeline_times times;
+    struct pipeline pl = {.cfg = &a->cfg, .parts = parts ? &a->recipe.parts : NULL,
+                          .percentile = a->percentile, .what = what,
+                          .cmd = mode == TRAIN_ENCODER ? "train encoder"
+                                 : mode == TRAIN_PARTS ? "train parts"
+                                                       : "train anogan",
+                          .prog = &prog};
+    if (pipeline_run(m, state, &train, &hold, &pl, &times))
+        goto done;
+    fprintf(stderr, "phases (s): gan %.0f, encoder %.0f, transform %.0f, memory %.0f, fusion %.0f, "
+            "calibration %.0f\n", times.gan, times.encoder, times.transform, times.memory,
+            times.fusion, times.calibration);
+    if (mode == TRAIN_PARTS) {
+        char prev[sizeof m->trained];
+        snprintf(prev, sizeof prev, "%s", m->trained);
+        snprintf(m->trained, sizeof m->trained, "%.900s; + detectors on %zu images (%.0f s)",
+                 prev, train.count, pipeline_total(&times));
+    } else if (encoder) {
         char prev[sizeof m->trained];
         snprintf(prev, sizeof prev, "%s", m->trained);
         if (a->cfg.encoder_epochs > 0)
@@ -281,7 +299,7 @@ static int run(struct train_args *a, struct anogan *m, struct train_state *state
     } else {
         snprintf(m->trained, sizeof m->trained,
                  "inspectd train anogan (recipe %s): %zu images of %.120s, %d GAN epochs, %d "
-                 "encoder epochs, batch %d, seed %llu, %.0f s", a->recipe, train.count,
+                 "encoder epochs, batch %d, seed %llu, %.0f s", a->recipe_name, train.count,
                  all.description, a->cfg.epochs, m->has_encoder ? a->cfg.encoder_epochs : 0,
                  a->cfg.batch, (unsigned long long)a->cfg.seed, state->seconds);
     }
@@ -307,8 +325,9 @@ done:
 }
 
 static int start(struct anogan **m, struct train_state *state, struct train_args *a,
-                 bool encoder)
+                 enum train_mode mode)
 {
+    bool encoder = mode == TRAIN_ENCODER;
     enum status st;
     if (a->resume) {
         if (!file_exists(a->ckpt)) {
@@ -329,39 +348,30 @@ static int start(struct anogan **m, struct train_state *state, struct train_args
         return 0;
     }
     train_state_init(state, a->cfg.seed);
-    if (encoder) {
+    if (mode != TRAIN_ANOGAN) {
         if ((st = anogan_load(m, a->model))) {
             fprintf(stderr, "inspectd train: %s\n", status_message());
             return 1;
         }
-        state->phase = TRAIN_PHASE_ENCODER;
+        state->phase = encoder ? TRAIN_PHASE_ENCODER : TRAIN_PHASE_DONE;
         if (a->lambda_set) /* the score's weighting lives in the model; recalibration follows */
             (*m)->cfg.lambda = a->arch.lambda;
         return 0;
     }
-    if ((st = anogan_create(m, &a->arch, a->cfg.seed))) {
-        fprintf(stderr, "inspectd train: %s\n", status_message());
-        return 1;
-    }
-    if (!strcmp(a->init, "pytorch")) { /* PyTorch's default layer init, as the seed's code */
-        net_init_weights(&(*m)->g, a->cfg.seed, false);
-        net_init_weights(&(*m)->d_feat, a->cfg.seed + 1, false);
-        net_init_weights(&(*m)->d_critic, a->cfg.seed + 2, false);
-    }
-    return 0;
+    return pipeline_new_model(m, &a->arch, a->cfg.seed, a->init);
 }
 
-static int train_main(int argc, char **argv, bool encoder)
+static int train_main(int argc, char **argv, enum train_mode mode)
 {
     struct train_args a = {0};
-    int rc = parse(&a, argc, argv, encoder);
+    int rc = parse(&a, argc, argv, mode);
     if (rc >= 0)
         return rc;
     struct anogan *m = NULL;
     struct train_state state = {0};
-    rc = start(&m, &state, &a, encoder);
+    rc = start(&m, &state, &a, mode);
     if (rc == 0)
-        rc = run(&a, m, &state, encoder);
+        rc = run(&a, m, &state, mode);
     train_state_free(&state);
     anogan_free(m);
     return rc;
@@ -369,10 +379,15 @@ static int train_main(int argc, char **argv, bool encoder)
 
 int cmd_train_anogan(int argc, char **argv)
 {
-    return train_main(argc, argv, false);
+    return train_main(argc, argv, TRAIN_ANOGAN);
 }
 
 int cmd_train_encoder(int argc, char **argv)
 {
-    return train_main(argc, argv, true);
+    return train_main(argc, argv, TRAIN_ENCODER);
+}
+
+int cmd_train_parts(int argc, char **argv)
+{
+    return train_main(argc, argv, TRAIN_PARTS);
 }

@@ -153,7 +153,7 @@ START_TEST(test_batch_independent_and_roundtrip)
     ck_assert_int_eq(detect_score(c6, hold.x, n, seeds, &s, r6, NULL, NULL, NULL), STATUS_OK);
     /* float rounding of batched products, multiplied by alpha in the Dirichlet part */
     double alpha_total = 0;
-    for (int i = 0; i < m->det->geom->cfg.transforms * m->det->geom->cfg.transforms; i++)
+    for (int i = 0; i < geom_scored(m->det->geom) * m->det->geom->cfg.transforms; i++)
         alpha_total += m->det->geom->alpha[i];
     for (int i = 0; i < n; i++)
         for (int p = 0; p < DETECT_NPARTS; p++)

@@ -32,7 +32,7 @@
 
 struct oc_args {
     const char *data, *classes, *models, *scores, *precision, *init;
-    size_t train_limit;
+    size_t train_limit, test_limit;
     bool train_limit_set, json, retrain_parts, epochs_set, encoder_epochs_set;
     int threads, epochs, encoder_epochs, pca_components;
     uint64_t seed;
@@ -50,6 +50,8 @@ static const struct cli_option options[] = {
     {"--train-limit", NULL, CLI_SIZE, CLI_AT(A, train_limit), CLI_SET(A, train_limit_set), 1,
      1 << 30, .value_name = "N", .def = "2000 with a train/test pair, all with halves",
      .help = "train on the first N images of the class"},
+    {"--test-limit", NULL, CLI_SIZE, CLI_AT(A, test_limit), 0, 1, 1 << 30, .value_name = "N",
+     .def = "all", .help = "test on the first N test images only (a quick check, not the protocol)"},
     {"--json", NULL, CLI_FLAG, CLI_AT(A, json),
      .help = "one JSON line per class on stdout instead of the table"},
     {"--models", NULL, CLI_ARG, CLI_AT(A, models), .value_name = "DIR",
@@ -122,7 +124,8 @@ static int load_protocol(struct protocol *p, const struct oc_args *a)
     p->arch = anogan_config_seed();
     p->arch.mean = p->arch.std = 0.5f;
     struct anogan shell = {.cfg = p->arch};
-    struct dataset_options o = {.path = a->data, .split = p->halves ? NULL : "test"};
+    struct dataset_options o = {.path = a->data, .split = p->halves ? NULL : "test",
+                                .limit = a->test_limit};
     if (p->halves)
         dataset_parse_range(&o.range, "50%:");
     if (cli_load_data(&p->test, &o, &shell))

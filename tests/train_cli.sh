@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# train_cli: `inspectd train anogan`, `train encoder` and `eval anogan` end to end on a tiny
-# model (width 4) and a few MNIST digits from the shared folder: the files beside --out (model,
-# checkpoint, CSV, sample grids), --resume, an interrupt that leaves a resumable checkpoint,
-# recalibration, the eval JSON line and its plots, and the usage errors. Seconds, not minutes.
+# train_cli: `inspectd train anogan`, `train encoder`, `train parts`, `eval anogan` and `eval
+# oneclass` end to end on a tiny model (width 4) and a few MNIST digits from the shared folder:
+# the files beside --out (model, checkpoint, CSV, sample grids), --resume, an interrupt that
+# leaves a resumable checkpoint, recalibration, the detectors beside the AnoGAN and their fused
+# score, the eval JSON lines and plots, and the usage errors. Seconds, not minutes.
 # Skips (exit 77) when ../shared/datasets/mnist is absent.
 set -euo pipefail
 
@@ -18,7 +19,7 @@ trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL train_cli: $*"; exit 1; }
 
 tiny=(--data "$mnist" --classes 7,8 --range 0:5000 --limit 48 --width 4 --batch 8 --seed 1
-      --checkpoint-every 1 --threads 1)
+      --checkpoint-every 1 --threads 1 --transform-epochs 1)
 
 # a full tiny run: GAN, encoder, calibration
 "$bin" train anogan "${tiny[@]}" --epochs 2 --encoder-epochs 1 --out "$tmp/m.safetensors" \
@@ -28,6 +29,12 @@ for f in m.safetensors m.ckpt.safetensors m.losses.csv m-gan-e001.png m-gan-e002
     [ -s "$tmp/$f" ] || fail "missing $f"
 done
 grep -q "threshold" "$tmp/train.log" || fail "no calibration line"
+grep -q "on the fused score" "$tmp/train.log" || fail "the threshold is not on the fused score"
+# every detector of the default recipe is in the model, and the score command reports each
+"$bin" score --model "$tmp/m.safetensors" --threads 1 "$src/examples/normal-7.png" >"$tmp/score.json"
+for part in anogan transform knn knn_pixels knn_transform; do
+    grep -q "\"$part\":" "$tmp/score.json" || fail "score lacks part $part: $(cat "$tmp/score.json")"
+done
 head -1 "$tmp/m.losses.csv" | grep -q "^phase,epoch,step" || fail "CSV header"
 # 43 training images (5 held out) in batches of 8: 6 steps per epoch, 2 GAN + 1 encoder epochs
 [ "$(grep -c '^gan,' "$tmp/m.losses.csv")" = 12 ] || fail "GAN rows: $(grep -c '^gan,' "$tmp/m.losses.csv")"
@@ -54,6 +61,39 @@ grep -q "resuming from" "$tmp/r2.log" || fail "resume message"
 "$bin" train encoder --model "$tmp/e.safetensors" "${tiny[@]}" --epochs 0 --percentile 50 \
     --out "$tmp/e50.safetensors" 2>"$tmp/e50.log" || { cat "$tmp/e50.log"; fail "recalibrate"; }
 grep -q "p50 of held-out" "$tmp/e50.log" || fail "recalibration at p50"
+
+# train parts: the detectors added to a GAN-only model, the GAN itself untouched
+"$bin" train parts --model "$tmp/e.safetensors" "${tiny[@]}" --parts transform,knn_pixels \
+    --out "$tmp/p.safetensors" 2>"$tmp/p.log" || { cat "$tmp/p.log"; fail "train parts"; }
+grep -q "detectors beside the AnoGAN: transform knn_pixels" "$tmp/p.log" || fail "train parts log"
+"$bin" score --model "$tmp/p.safetensors" --threads 1 "$src/examples/anomalous-2.png" >"$tmp/p.json"
+grep -q '"transform":' "$tmp/p.json" && grep -q '"knn_pixels":' "$tmp/p.json" &&
+    ! grep -q '"knn":' "$tmp/p.json" || fail "train parts: wrong parts: $(cat "$tmp/p.json")"
+"$bin" score --model "$tmp/e.safetensors" --threads 1 "$src/examples/anomalous-2.png" >"$tmp/e.json"
+gan_e=$(sed 's/.*"anogan":\([^,}]*\).*/\1/' "$tmp/e.json")
+gan_p=$(sed 's/.*"anogan":\([^,}]*\).*/\1/' "$tmp/p.json")
+[ "$gan_e" = "$gan_p" ] || fail "train parts changed the AnoGAN score: $gan_e -> $gan_p"
+if "$bin" train parts --model "$tmp/e.safetensors" "${tiny[@]}" --parts nope \
+    --out "$tmp/x.safetensors" 2>"$tmp/x.log"; then fail "unknown part accepted"; fi
+grep -q "unknown part 'nope'" "$tmp/x.log" || fail "unknown part message"
+
+# eval oneclass: a tiny run of the protocol, one JSON line with every part and both baselines
+"$bin" eval oneclass --data "$mnist" --class 1 --train-limit 40 --test-limit 200 --epochs 1 \
+    --encoder-epochs 1 --transform-epochs 1 --threads 1 --json --models "$tmp/oc" \
+    --scores "$tmp/oc" >"$tmp/oc.json" 2>"$tmp/oc.log" || { cat "$tmp/oc.log"; fail "eval oneclass"; }
+for key in '"class":"1"' '"fused":' '"anogan":' '"transform":' '"knn":' '"pca40":' '"nn1":' \
+           '"gan":' '"transform":' '"scoring":' '"reused":false'; do
+    grep -q "$key" "$tmp/oc.json" || fail "eval oneclass lacks $key: $(cat "$tmp/oc.json")"
+done
+grep -q "halves protocol" "$tmp/oc.log" || fail "MNIST is not run as halves"
+[ -s "$tmp/oc/mnist-class-1.safetensors" ] || fail "eval oneclass kept no model"
+[ "$(grep -c '^te,' "$tmp/oc/mnist-class-1.csv")" = 200 ] || fail "scores CSV rows"
+# a kept model is used instead of training again
+"$bin" eval oneclass --data "$mnist" --class 1 --train-limit 40 --test-limit 200 --threads 1 \
+    --json --models "$tmp/oc" >"$tmp/oc2.json" 2>"$tmp/oc2.log" || fail "eval oneclass reuse"
+grep -q '"reused":true' "$tmp/oc2.json" || fail "kept model not reused"
+[ "$(sed 's/"seconds.*//' "$tmp/oc.json")" = "$(sed 's/"seconds.*//' "$tmp/oc2.json")" ] ||
+    fail "the kept model scores differently: $(cat "$tmp/oc.json") / $(cat "$tmp/oc2.json")"
 
 # eval: one JSON line with the documented keys, and the plots
 "$bin" eval anogan --model "$tmp/e.safetensors" --data "$mnist" --range 5000: --limit 30 \

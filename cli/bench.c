@@ -10,6 +10,8 @@
 #include <time.h>
 
 #include "anogan.h"
+#include "detect.h"
+#include <math.h>
 #include "cli.h"
 #include "common.h"
 #include "options.h"
@@ -86,6 +88,105 @@ static double peak_rss_mb(void)
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     return ru.ru_maxrss / 1024.0; /* Linux: kilobytes */
+}
+
+/* dst = seconds per call of `call` over reps calls (after one warm-up call). */
+#define TIME_REPS(dst, reps, call)                                                              \
+    do {                                                                                        \
+        call;                                                                                   \
+        double t0_ = now_s();                                                                   \
+        for (int r_ = 0; r_ < (reps); r_++)                                                     \
+            call;                                                                               \
+        (dst) = (now_s() - t0_) / (reps);                                                       \
+    } while (0)
+
+/* The default score of the model (what POST /score answers with no options): per image at
+ * each batch size, split into the AnoGAN part (encoder start or search) and each detector. */
+static int bench_default_score(struct anogan *m, const struct bench_args *a)
+{
+    const struct detect *d = m->det;
+    struct anogan_search s = anogan_search_default(m);
+    if (!a->json)
+        printf("\ndefault score (%s start, %d steps) in ms per image: the whole score, then its "
+               "parts timed alone\n%6s %8s %8s %10s %8s %11s %14s\n",
+               anogan_init_name(s.init), s.iterations, "batch", "score", "anogan", "transform",
+               "knn", "knn_pixels", "knn_transform");
+    for (int k = 0; k < a->batches.n; k++) {
+        int B = a->batches.size[k];
+        size_t isz = anogan_image_size(m);
+        float *x = malloc(isz * (size_t)B * sizeof(float));
+        float *pooled = malloc(isz / 4 * (size_t)B * sizeof(float));
+        float *feats = malloc((size_t)B * anogan_feature_size(m) * sizeof(float));
+        float *dist = malloc((size_t)B * sizeof(float));
+        uint64_t *seeds = calloc((size_t)B, sizeof(uint64_t));
+        struct detect_result *res = malloc((size_t)B * sizeof *res);
+        struct anogan_result *gres = malloc((size_t)B * sizeof *gres);
+        struct geom_result *tres = malloc((size_t)B * sizeof *tres);
+        struct detect_ctx *dc = detect_ctx_create(m, B);
+        struct anogan_ctx *ac = anogan_ctx_create(m, B);
+        struct geom_ctx *gc = d && d->geom ? geom_ctx_create(d->geom, B) : NULL;
+        size_t work = 1;
+        const struct bank *banks[3] = {d ? &d->knn : NULL, d ? &d->knn_pixels : NULL,
+                                       d ? &d->knn_transform : NULL};
+        for (int i = 0; i < 3; i++)
+            if (banks[i] && banks[i]->n && bank_work_size(banks[i], B) > work)
+                work = bank_work_size(banks[i], B);
+        float *wk = malloc(work * sizeof(float));
+        if (!x || !pooled || !feats || !dist || !seeds || !res || !gres || !tres || !dc || !ac ||
+            !wk || (d && d->geom && !gc)) {
+            fprintf(stderr, "inspectd bench: out of memory at batch %d\n", B);
+            return 1;
+        }
+        struct rng r;
+        rng_seed(&r, (uint64_t)B + 1000);
+        rng_fill_uniform(&r, x, isz * (size_t)B, -1.0f, 1.0f);
+        detect_pool_input(pooled, x, B, m->cfg.channels, m->cfg.image_size);
+        anogan_features(ac, x, B, feats);
+        int reps = 200 / B > 3 ? 200 / B : 3;
+        double t[6] = {0};
+        for (int i = 0; i < 6; i++)
+            t[i] = NAN;
+        TIME_REPS(t[0], reps, detect_score(dc, x, B, seeds, &s, res, NULL, NULL, NULL));
+        TIME_REPS(t[1], reps, anogan_score(ac, x, B, seeds, &s, gres, NULL, NULL, NULL));
+        if (gc)
+            TIME_REPS(t[2], reps, geom_score(gc, pooled, B, tres, NULL, NULL));
+        const float *q[3] = {feats, pooled, NULL};
+        for (int i = 0; i < 3; i++)
+            if (banks[i] && banks[i]->n && q[i])
+                TIME_REPS(t[3 + i], reps, bank_score(banks[i], q[i], B, dist, wk));
+        if (banks[2] && banks[2]->n && gc) { /* the classifier's features are its own pass */
+            float *tf = malloc((size_t)B * (size_t)geom_feature_size(d->geom) * sizeof(float));
+            geom_score(gc, pooled, B, tres, NULL, tf);
+            TIME_REPS(t[5], reps, bank_score(banks[2], tf, B, dist, wk));
+            free(tf);
+        }
+        if (a->json) {
+            printf("{\"default_score\":{\"batch\":%d,\"ms_per_image\":%.4f,\"anogan\":%.4f", B,
+                   1e3 * t[0] / B, 1e3 * t[1] / B);
+            const char *names[4] = {"transform", "knn", "knn_pixels", "knn_transform"};
+            for (int i = 0; i < 4; i++)
+                if (!isnan(t[2 + i]))
+                    printf(",\"%s\":%.4f", names[i], 1e3 * t[2 + i] / B);
+            printf(",\"threads\":%d}}\n", ops_get_threads());
+        } else {
+            static const int width[6] = {8, 8, 10, 8, 11, 14};
+            printf("%6d", B);
+            for (int i = 0; i < 6; i++) {
+                if (isnan(t[i]))
+                    printf(" %*s", width[i], "-");
+                else
+                    printf(" %*.3f", width[i], 1e3 * t[i] / B);
+            }
+            printf("\n");
+        }
+        fflush(stdout);
+        free(x), free(pooled), free(feats), free(dist), free(seeds), free(res), free(gres);
+        free(tres), free(wk);
+        detect_ctx_free(dc);
+        anogan_ctx_free(ac);
+        geom_ctx_free(gc);
+    }
+    return 0;
 }
 
 int cmd_bench(int argc, char **argv)
@@ -175,6 +276,8 @@ int cmd_bench(int argc, char **argv)
         free(res);
         anogan_ctx_free(c);
     }
+    if (rc == 0)
+        rc = bench_default_score(m, &a);
     anogan_free(m);
     return rc;
 }

@@ -5,6 +5,7 @@
  * Input layout: byte 0 picks the case (bit 0: PNG body, else JSON; bit 1: /score/batch; bit 2:
  * a Content-Type nobody accepts), then a query string up to the first newline ("k=v&k=v"), then
  * the body. The model is a tiny random AnoGAN made once; caps are small so inputs stay fast. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,7 +98,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             struct json_writer w;
             json_writer_init(&w);
             json_object_begin(&w);
-            struct anogan_result r = {.score = x[0], .residual = x[1], .iterations = 1};
+            struct detect_result r = {
+                .gan = {.score = x[0], .residual = x[1], .iterations = 1}, .score = x[0]};
+            for (int k = 0; k < DETECT_NPARTS; k++)
+                r.part[k] = k == 0 ? x[0] : NAN;
             ASSERT(score_answer_image(&w, m, &r, x, x, img->width, img->height,
                                       sr.reconstruction, sr.anomaly_map));
             json_object_end(&w);

@@ -43,7 +43,7 @@ if [ -f "$cache" ] && ! grep -q "^CMAKE_C_COMPILER:.*clang" "$cache"; then
 fi
 if [ ! -f "$cache" ] || ! grep -q "^INSPECTD_FUZZ:BOOL=ON" "$cache" || ! grep -q "^CMAKE_C_FLAGS:.*fuzzer-no-link" "$cache"; then
     CC=clang cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DINSPECTD_FUZZ=ON \
-        -DINSPECTD_SANITIZE="address;undefined" -DCMAKE_C_FLAGS="$flags" >/dev/null
+        -DINSPECTD_SANITIZE="address;undefined" -DINSPECTD_WERROR=ON -DCMAKE_C_FLAGS="$flags" >/dev/null
 fi
 cmake --build "$build" -j"$jobs" --target "${targets[@]}"
 

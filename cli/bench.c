@@ -7,13 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 
 #include "anogan.h"
 #include "detect.h"
 #include <math.h>
 #include "cli.h"
+#include "clock.h"
 #include "common.h"
+#include "json_write.h"
 #include "options.h"
 #include "ops.h"
 #include "parse.h"
@@ -76,13 +77,6 @@ static const struct cli_command bench_command = {
     .noptions = sizeof options / sizeof options[0],
 };
 
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec / 1e9;
-}
-
 static double peak_rss_mb(void)
 {
     struct rusage ru;
@@ -94,10 +88,10 @@ static double peak_rss_mb(void)
 #define TIME_REPS(dst, reps, call)                                                              \
     do {                                                                                        \
         call;                                                                                   \
-        double t0_ = now_s();                                                                   \
+        double t0_ = clock_now();                                                                   \
         for (int r_ = 0; r_ < (reps); r_++)                                                     \
             call;                                                                               \
-        (dst) = (now_s() - t0_) / (reps);                                                       \
+        (dst) = (clock_now() - t0_) / (reps);                                                       \
     } while (0)
 
 /* The default score of the model (what POST /score answers with no options): per image at
@@ -251,25 +245,34 @@ int cmd_bench(int argc, char **argv)
         /* time two searches that differ only in their step count, so the fixed cost (features
          * of x, the start, the final score) cancels out */
         s.iterations = 1;
-        double t0 = now_s();
+        double t0 = clock_now();
         anogan_score(c, x, B, seeds, &s, res, NULL, NULL, NULL);
-        double t1 = now_s();
+        double t1 = clock_now();
         s.iterations = 1 + steps;
         anogan_score(c, x, B, seeds, &s, res, NULL, NULL, NULL);
-        double t2 = now_s();
+        double t2 = clock_now();
         double per_step = ((t2 - t1) - (t1 - t0)) / steps;
         if (per_step <= 0) /* timer noise on tiny runs: fall back to the plain average */
             per_step = (t2 - t1) / (1 + steps);
         double ms_img = 1e3 * per_step / B;
-        if (json)
-            printf("{\"batch\":%d,\"s_per_step\":%.6f,\"ms_per_image_step\":%.4f,"
-                   "\"s_per_image_5000_steps\":%.3f,\"gflops\":%.2f,\"peak_rss_mb\":%.1f,"
-                   "\"threads\":%d,\"arithmetic\":\"%s\"}\n",
-                   B, per_step, ms_img, 5000 * per_step / B, flops * B / per_step / 1e9,
-                   peak_rss_mb(), ops_get_threads(), ops_precision_name(ops_get_precision()));
-        else
+        if (json) {
+            struct json_writer w;
+            json_writer_init(&w);
+            json_object_begin(&w);
+            json_kv_int(&w, "batch", B);
+            json_kv_fixed(&w, "s_per_step", per_step, 6);
+            json_kv_fixed(&w, "ms_per_image_step", ms_img, 4);
+            json_kv_fixed(&w, "s_per_image_5000_steps", 5000 * per_step / B, 3);
+            json_kv_fixed(&w, "gflops", flops * B / per_step / 1e9, 2);
+            json_kv_fixed(&w, "peak_rss_mb", peak_rss_mb(), 1);
+            json_kv_int(&w, "threads", ops_get_threads());
+            json_kv_string(&w, "arithmetic", ops_precision_name(ops_get_precision()));
+            json_object_end(&w);
+            cli_print_json(&w);
+        } else {
             printf("%6d %12.5f %14.3f %10.1f %10.1f\n", B, per_step, ms_img,
                    flops * B / per_step / 1e9, peak_rss_mb());
+        }
         fflush(stdout);
         free(x);
         free(seeds);

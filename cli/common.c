@@ -152,18 +152,12 @@ void cli_progress_end(struct cli_progress *p)
     p->last_len = 0;
 }
 
-void cli_json_string(FILE *f, const char *s)
+int cli_print_json(struct json_writer *w)
 {
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(f, "\\%c", *p);
-        else if (*p < 0x20)
-            fprintf(f, "\\u%04x", *p);
-        else
-            fputc(*p, f);
-    }
-    fputc('"', f);
+    if (json_writer_print(w, stdout))
+        return 0;
+    fprintf(stderr, "inspectd: out of memory writing the result\n");
+    return 1;
 }
 
 int cli_load_data(struct dataset *ds, const struct dataset_options *opt, const struct anogan *m)

@@ -1,7 +1,8 @@
 /* common: what several commands share beyond their options: applying --precision, the compute
  * line of start-up logs and benchmark headers, the progress display of training and scoring (a
- * bar on a terminal, log lines otherwise), Ctrl-C handling, JSON strings on stdout, and loading
- * a data set with a report of what was loaded. */
+ * bar on a terminal, log lines otherwise), Ctrl-C handling, and loading a data set with a report
+ * of what was loaded. JSON output goes through core's writer (json_write.h, included here for
+ * every command). */
 #ifndef INSPECTD_CLI_COMMON_H
 #define INSPECTD_CLI_COMMON_H
 
@@ -9,6 +10,7 @@
 #include <stdio.h>
 
 #include "dataset.h"
+#include "json_write.h"
 #include "train.h"
 
 /* Sets the arithmetic named by --precision (already checked to be fp32 or bf16 by the option
@@ -39,8 +41,9 @@ void cli_score_progress(void *user, double done, size_t total, double seconds);
 /* Ends a bar line (newline on a terminal). */
 void cli_progress_end(struct cli_progress *p);
 
-/* Prints s as a JSON string literal to f. */
-void cli_json_string(FILE *f, const char *s);
+/* Ends w and prints it as one line on stdout. 0, or 1 (message on stderr) when an allocation
+ * failed on the way. */
+int cli_print_json(struct json_writer *w);
 
 /* Loads a data set, reporting what was loaded on stderr. Returns 0 or 1 (error printed). */
 int cli_load_data(struct dataset *ds, const struct dataset_options *opt, const struct anogan *m);

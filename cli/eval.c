@@ -143,16 +143,16 @@ static void print_result(const struct eval_args *a, const struct anogan *m,
     printf(",\"ms_per_image\":%.3f,\"n\":%zu,\"n_normal\":%zu,\"n_anomalous\":%zu,"
            "\"mean_iterations\":%.2f,\"seconds\":%.3f,\"settings\":{\"model\":",
            1e3 * seconds / (double)n, n, n - npos, npos, mean_iter, seconds);
-    cli_json_string(stdout, a->model);
+    json_fput_string(stdout, a->model);
     printf(",\"search\":\"%s\",\"iterations\":%d,\"lr\":%g,\"patience\":%d,\"tol\":%g,"
            "\"batch\":%d,\"threads\":%d,\"arithmetic\":\"%s\",\"normal\":",
            anogan_init_name(s->init), s->iterations, s->lr, s->patience, s->tol, a->batch,
            ops_get_threads(), ops_precision_name(ops_get_precision()));
-    cli_json_string(stdout, a->normal);
+    json_fput_string(stdout, a->normal);
     printf(",\"anomalous\":");
-    cli_json_string(stdout, a->anomalous ? a->anomalous : "(all others)");
+    json_fput_string(stdout, a->anomalous ? a->anomalous : "(all others)");
     printf(",\"data\":");
-    cli_json_string(stdout, ds->description);
+    json_fput_string(stdout, ds->description);
     printf(",\"threshold_from\":\"%s\"}}\n",
            !isnan(a->threshold) ? "option" : m->cal.present ? "model" : "none");
     fflush(stdout);

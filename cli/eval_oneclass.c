@@ -16,10 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "bank.h"
 #include "cli.h"
+#include "clock.h"
 #include "common.h"
 #include "dataset.h"
 #include "idx.h"
@@ -90,13 +90,6 @@ static const struct cli_command oneclass_command = {
     .footer = "--json prints {\"class\",\"auroc\":{\"fused\",\"anogan\",\"transform\",\"knn\",...,"
               "\"pca40\",\"nn1\"},\"seconds\":{...}} per class\n",
 };
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* The data the protocol needs, loaded once for every class. */
 struct protocol {
@@ -306,7 +299,7 @@ static int run_class(const struct oc_args *a, const struct protocol *p, const ch
     for (size_t i = 0; i < n; i++)
         labels[i] = p->test.labels[i] != ci;
     struct anogan_search search = anogan_search_default(m);
-    double t0 = now_s();
+    double t0 = clock_now();
     if (train_score_dataset(res, m, &p->test, &search, 32, NULL, &cli_cancel, cli_score_progress,
                             prog)) {
         cli_progress_end(prog);
@@ -314,7 +307,7 @@ static int run_class(const struct oc_args *a, const struct protocol *p, const ch
         goto done;
     }
     cli_progress_end(prog);
-    r->score_s = now_s() - t0;
+    r->score_s = clock_now() - t0;
     for (int q = 0; q < DETECT_NPARTS; q++) {
         if (!(r->has[q] = detect_has_part(m, (enum detect_part)q)))
             continue;
@@ -325,10 +318,10 @@ static int run_class(const struct oc_args *a, const struct protocol *p, const ch
     for (size_t i = 0; i < n; i++)
         scores[i] = res[i].score;
     r->fused = roc_auroc(scores, labels, n);
-    t0 = now_s();
+    t0 = clock_now();
     if (baselines(r, a, &all_raw, &p->test_raw, labels, scores))
         goto done;
-    r->baseline_s = now_s() - t0;
+    r->baseline_s = clock_now() - t0;
     if (a->scores) {
         char path[4200];
         snprintf(path, sizeof path, "%s/%s-class-%s.csv", a->scores, p->name, cls);
@@ -368,7 +361,7 @@ done:
 static void print_json(const struct oc_result *r, const struct protocol *p)
 {
     printf("{\"data\":\"%s\",\"class\":", p->name);
-    cli_json_string(stdout, r->cls);
+    json_fput_string(stdout, r->cls);
     printf(",\"train\":%zu,\"holdout\":%zu,\"test\":%zu,\"auroc\":{\"fused\":%.4f", r->ntrain,
            r->nhold, r->ntest, r->fused);
     for (int q = 0; q < DETECT_NPARTS; q++)

@@ -11,20 +11,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "clock.h"
+#include "common.h"
 #include "gcn.h"
+#include "json_write.h"
 #include "options.h"
 #include "parse.h"
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static long peak_rss_kib(void)
 {
@@ -207,13 +202,24 @@ int cmd_train_gcn(int argc, char **argv)
         goto done;
     }
     qsort(secs, (size_t)runs, sizeof *secs, cmp_double);
-    printf("{\"dataset\":\"%s\",\"out\":\"%s\",\"test_accuracy\":%.4f,\"val_accuracy\":%.4f,"
-           "\"epochs\":%d,\"seconds\":%.4f,\"runs\":%d,\"test_accuracy_mean\":%.4f,"
-           "\"test_accuracy_min\":%.4f,\"test_accuracy_max\":%.4f,\"seconds_per_run_median\":%.4f,"
-           "\"seconds_total\":%.4f,\"threads\":%d}\n",
-           g->name, out, best_res.test_acc, best_res.val_acc, best_res.epochs, best_res.seconds,
-           runs, acc_sum / runs, acc_min, acc_max, secs[runs / 2], total, threads);
-    rc = 0;
+    struct json_writer w;
+    json_writer_init(&w);
+    json_object_begin(&w);
+    json_kv_string(&w, "dataset", g->name);
+    json_kv_string(&w, "out", out);
+    json_kv_fixed(&w, "test_accuracy", best_res.test_acc, 4);
+    json_kv_fixed(&w, "val_accuracy", best_res.val_acc, 4);
+    json_kv_int(&w, "epochs", best_res.epochs);
+    json_kv_fixed(&w, "seconds", best_res.seconds, 4);
+    json_kv_int(&w, "runs", runs);
+    json_kv_fixed(&w, "test_accuracy_mean", acc_sum / runs, 4);
+    json_kv_fixed(&w, "test_accuracy_min", acc_min, 4);
+    json_kv_fixed(&w, "test_accuracy_max", acc_max, 4);
+    json_kv_fixed(&w, "seconds_per_run_median", secs[runs / 2], 4);
+    json_kv_fixed(&w, "seconds_total", total, 4);
+    json_kv_int(&w, "threads", threads);
+    json_object_end(&w);
+    rc = cli_print_json(&w);
 done:
     free(acc);
     free(secs);
@@ -231,14 +237,6 @@ static double split_accuracy(const struct gcn_cache *c, const struct graph *g,
     for (int k = 0; k < n; k++)
         ok += c->pred[nodes[k]] == g->labels[nodes[k]];
     return n ? (double)ok / n : NAN;
-}
-
-static void print_acc(const char *key, double a, int last)
-{
-    if (isnan(a))
-        printf("\"%s\":null%s", key, last ? "" : ",");
-    else
-        printf("\"%s\":%.4f%s", key, a, last ? "" : ",");
 }
 
 struct gcn_eval_args {
@@ -278,7 +276,7 @@ int cmd_eval_gcn(int argc, char **argv)
     struct gcn *m = NULL;
     struct gcn_cache *cache = NULL;
     int rc = 1;
-    const double t0 = now_seconds();
+    const double t0 = clock_now();
     struct graph *g = load_graph(data);
     if (!g)
         return 1;
@@ -291,14 +289,22 @@ int cmd_eval_gcn(int argc, char **argv)
                 g->nclasses - 1, m->nclasses);
         goto done;
     }
-    printf("{\"model\":\"%s\",\"sha256\":\"%s\",\"trained_on\":\"%s\",\"dataset\":\"%s\","
-           "\"nodes\":%d,\"classes\":%d,", model, m->info.sha256, m->info.dataset, g->name,
-           g->nnodes, m->nclasses);
-    print_acc("train_accuracy", split_accuracy(cache, g, g->train, g->ntrain), 0);
-    print_acc("val_accuracy", split_accuracy(cache, g, g->val, g->nval), 0);
-    print_acc("test_accuracy", split_accuracy(cache, g, g->test, g->ntest), 0);
-    printf("\"seconds\":%.4f}\n", now_seconds() - t0);
-    rc = 0;
+    struct json_writer w;
+    json_writer_init(&w);
+    json_object_begin(&w);
+    json_kv_string(&w, "model", model);
+    json_kv_string(&w, "sha256", m->info.sha256);
+    json_kv_string(&w, "trained_on", m->info.dataset);
+    json_kv_string(&w, "dataset", g->name);
+    json_kv_int(&w, "nodes", g->nnodes);
+    json_kv_int(&w, "classes", m->nclasses);
+    /* accuracies: null for an empty split */
+    json_kv_fixed(&w, "train_accuracy", split_accuracy(cache, g, g->train, g->ntrain), 4);
+    json_kv_fixed(&w, "val_accuracy", split_accuracy(cache, g, g->val, g->nval), 4);
+    json_kv_fixed(&w, "test_accuracy", split_accuracy(cache, g, g->test, g->ntest), 4);
+    json_kv_fixed(&w, "seconds", clock_since(t0), 4);
+    json_object_end(&w);
+    rc = cli_print_json(&w);
 done:
     gcn_cache_free(cache);
     gcn_free(m);
@@ -464,11 +470,11 @@ int cmd_bench_gcn(int argc, char **argv)
     const int epochs = a.epochs > 0 ? a.epochs : synth ? 5 : 200;
     const char *data = a.data;
     gcn_set_threads(threads);
-    const double t0 = now_seconds();
+    const double t0 = clock_now();
     struct graph *g = synth ? synthetic_graph((int)sn, se, (int)sf, 1) : load_graph(data);
     if (!g)
         return 1;
-    const double build = now_seconds() - t0;
+    const double build = clock_now() - t0;
     struct gcn_train_config cfg;
     struct gcn_train_result res;
     struct gcn *m = NULL;
@@ -490,16 +496,28 @@ int cmd_bench_gcn(int argc, char **argv)
     const double median = bt.epoch[bt.n / 2], mean = res.seconds / res.epochs;
     const double step = bt.step[bt.n / 2];
     const long rss = peak_rss_kib();
-    if (json)
-        printf("{\"graph\":\"%s\",\"nodes\":%d,\"edges\":%lld,\"features\":%d,\"hidden\":%d,"
-               "\"classes\":%d,\"threads\":%d,\"epochs\":%d,\"seconds_per_step_median\":%.6f,"
-               "\"seconds_per_epoch_median\":%.6f,\"seconds_per_epoch_mean\":%.6f,"
-               "\"seconds_total\":%.4f,\"build_seconds\":%.3f,\"test_accuracy\":%.4f,"
-               "\"peak_rss_mib\":%.1f}\n",
-               g->name, g->nnodes, (long long)g->nedges, g->nfeatures, hidden, g->nclasses,
-               threads, res.epochs, step, median, mean, res.seconds, build,
-               isnan(res.test_acc) ? -1.0 : res.test_acc, rss / 1024.0);
-    else
+    if (json) {
+        struct json_writer w;
+        json_writer_init(&w);
+        json_object_begin(&w);
+        json_kv_string(&w, "graph", g->name);
+        json_kv_int(&w, "nodes", g->nnodes);
+        json_kv_int(&w, "edges", (long long)g->nedges);
+        json_kv_int(&w, "features", g->nfeatures);
+        json_kv_int(&w, "hidden", hidden);
+        json_kv_int(&w, "classes", g->nclasses);
+        json_kv_int(&w, "threads", threads);
+        json_kv_int(&w, "epochs", res.epochs);
+        json_kv_fixed(&w, "seconds_per_step_median", step, 6);
+        json_kv_fixed(&w, "seconds_per_epoch_median", median, 6);
+        json_kv_fixed(&w, "seconds_per_epoch_mean", mean, 6);
+        json_kv_fixed(&w, "seconds_total", res.seconds, 4);
+        json_kv_fixed(&w, "build_seconds", build, 3);
+        json_kv_fixed(&w, "test_accuracy", isnan(res.test_acc) ? -1.0 : res.test_acc, 4);
+        json_kv_fixed(&w, "peak_rss_mib", rss / 1024.0, 1);
+        json_object_end(&w);
+        cli_print_json(&w);
+    } else {
         printf("%s: %d nodes, %lld edges, %d features, hidden %d, %d threads\n"
                "  graph built in %.3f s\n"
                "  %d epochs in %.4f s: %.6f s per epoch (median %.6f), of which the training\n"
@@ -507,6 +525,7 @@ int cmd_bench_gcn(int argc, char **argv)
                "  peak memory %.1f MiB\n",
                g->name, g->nnodes, (long long)g->nedges, g->nfeatures, hidden, threads, build,
                res.epochs, res.seconds, mean, median, step, rss / 1024.0);
+    }
     free(bt.epoch);
     free(bt.step);
     gcn_free(m);

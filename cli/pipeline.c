@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "parse.h"
 
 double pipeline_total(const struct pipeline_times *t)
@@ -119,13 +119,6 @@ int pipeline_new_model(struct anogan **m, const struct anogan_config *arch, uint
     return 0;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* Progress of the parts: the classifier's epochs as a bar or a line each, then one line per
  * memory bank and for the standardisation. user: struct cli_progress. */
 static void parts_progress(void *user, const struct detect_progress *d)
@@ -170,7 +163,7 @@ struct phase_clock {
 /* Charges the time since the last report to the phase that was running. */
 static void phase_clock_charge(struct phase_clock *pc)
 {
-    double now = now_s();
+    double now = clock_now();
     if (pc->last) {
         double dt = now - pc->t_last;
         if (!strcmp(pc->last, "transform"))
@@ -202,7 +195,7 @@ int pipeline_run(struct anogan *m, struct train_state *state, const struct datas
         cfg->encoder_epochs = pipeline_auto_encoder_epochs(train->count);
     struct train_hooks hooks = {cli_train_progress, p->prog, &cli_cancel};
     enum status st;
-    double t0 = now_s();
+    double t0 = clock_now();
     if (state->phase == TRAIN_PHASE_GAN) {
         fprintf(stderr, "GAN: %d epochs, batch %d, Adam G %g D %g betas (%g, %g), real label %g, "
                 "seed %llu\n", cfg->epochs, cfg->batch, cfg->adam_g.lr, cfg->adam_d.lr,
@@ -214,10 +207,10 @@ int pipeline_run(struct anogan *m, struct train_state *state, const struct datas
             fprintf(stderr, "inspectd %s: %s\n", p->cmd, status_message());
             return 1;
         }
-        t->gan = now_s() - t0;
+        t->gan = clock_now() - t0;
     }
     if (state->phase == TRAIN_PHASE_ENCODER && cfg->encoder_epochs > 0) {
-        t0 = now_s();
+        t0 = clock_now();
         fprintf(stderr, "encoder: %d epochs, Adam %g, kappa %g\n", cfg->encoder_epochs,
                 cfg->adam_e.lr, cfg->kappa);
         st = train_encoder(m, state, train, cfg, &hooks);
@@ -226,7 +219,7 @@ int pipeline_run(struct anogan *m, struct train_state *state, const struct datas
             fprintf(stderr, "inspectd %s: %s\n", p->cmd, status_message());
             return 1;
         }
-        t->encoder = now_s() - t0;
+        t->encoder = clock_now() - t0;
     }
     state->phase = TRAIN_PHASE_DONE;
     if (hold->count == 0) {
@@ -244,7 +237,7 @@ int pipeline_run(struct anogan *m, struct train_state *state, const struct datas
         fprintf(stderr, " (classifier: %d transforms, scored with %d; banks up to %d images)\n",
                 r->geom.transforms, r->geom.scored ? r->geom.scored : r->geom.transforms,
                 r->knn_max);
-        struct phase_clock pc = {.prog = p->prog, .t = t, .t_last = now_s()};
+        struct phase_clock pc = {.prog = p->prog, .t = t, .t_last = clock_now()};
         struct detect_hooks dh = {phase_clock_hook, &pc, &cli_cancel};
         st = train_detect(m, train, hold, r, &search, &dh);
         phase_clock_charge(&pc); /* the last phase ends with train_detect */
@@ -257,14 +250,14 @@ int pipeline_run(struct anogan *m, struct train_state *state, const struct datas
         detect_free(m->det);
         m->det = NULL;
     }
-    t0 = now_s();
+    t0 = clock_now();
     fprintf(stderr, "calibrating on %zu held-out images (search %s, %d steps, lr %g)\n",
             hold->count, anogan_init_name(search.init), search.iterations, search.lr);
     if ((st = train_calibrate(m, hold, &search, p->percentile, p->what))) {
         fprintf(stderr, "inspectd %s: calibration: %s\n", p->cmd, status_message());
         return 1;
     }
-    t->calibration = now_s() - t0;
+    t->calibration = clock_now() - t0;
     fprintf(stderr, "threshold %.4g on the %s score (p%g of held-out normal scores: mean %.4g, "
             "p50 %.4g, max %.4g)\n", m->cal.threshold, m->cal.score, m->cal.percentile,
             m->cal.mean, m->cal.p50, m->cal.max);

@@ -6,11 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "anogan.h"
 #include "detect.h"
 #include "cli.h"
+#include "clock.h"
 #include "common.h"
 #include "image.h"
 #include "options.h"
@@ -46,13 +46,6 @@ static const struct cli_command score_command = {
     .footer = "prints {\"file\",\"score\",\"residual\",\"discrimination\",\"iterations\","
               "\"search\",\"ms\",...} per image\n",
 };
-
-static double now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
 
 int cmd_score(int argc, char **argv)
 {
@@ -105,24 +98,29 @@ int cmd_score(int argc, char **argv)
                 failed = 1;
                 continue;
             }
-            anogan_preprocess(m, &img, x + (size_t)B * isz);
+            enum status ps = anogan_preprocess(m, &img, x + (size_t)B * isz);
             image_free(&img);
+            if (ps != STATUS_OK) {
+                fprintf(stderr, "inspectd score: %s: %s\n", path, status_message());
+                failed = 1;
+                continue;
+            }
             names[B] = path;
             seeds[B] = seed + (uint64_t)next;
             B++;
         }
         if (B == 0)
             continue;
-        double t0 = now_ms();
+        double t0 = clock_now() * 1e3;
         if (detect_score(ctx, x, B, seeds, &search, res, NULL, NULL, NULL) != STATUS_OK) {
             fprintf(stderr, "inspectd score: %s\n", status_message());
             failed = 1;
             continue;
         }
-        double ms = (now_ms() - t0) / B;
+        double ms = (clock_now() * 1e3 - t0) / B;
         for (int b = 0; b < B; b++) {
             printf("{\"file\":");
-            cli_json_string(stdout, names[b]);
+            json_fput_string(stdout, names[b]);
             printf(",\"score\":%.9g,\"scores\":{", res[b].score);
             for (int p = 0, first = 1; p < DETECT_NPARTS; p++)
                 if (detect_has_part(m, (enum detect_part)p)) {

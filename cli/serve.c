@@ -136,7 +136,7 @@ int cmd_serve(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    struct app app = {.cfg = &cfg, .t_start = app_now()};
+    struct app app = {.cfg = &cfg, .t_start = clock_now()};
     struct models models;
     struct metrics *metrics = NULL;
     struct pool *pool = NULL;

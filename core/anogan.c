@@ -134,12 +134,15 @@ size_t anogan_image_size(const struct anogan *m)
     return (size_t)m->cfg.channels * (size_t)m->cfg.image_size * (size_t)m->cfg.image_size;
 }
 
-void anogan_preprocess(const struct anogan *m, const struct image *img, float *x)
+enum status anogan_preprocess(const struct anogan *m, const struct image *img, float *x)
 {
     int s = m->cfg.image_size;
-    size_t plane = (size_t)s * (size_t)s;
-    float *grey = malloc((size_t)img->width * (size_t)img->height * sizeof(float));
-    ASSERT(grey); /* small: the image itself was allocated already, and its size is capped */
+    size_t plane = (size_t)s * (size_t)s, npix = (size_t)img->width * (size_t)img->height;
+    /* four bytes a pixel: 64 MB at the daemon's default pixel cap, and on the request path */
+    float *grey = malloc(npix * sizeof(float));
+    if (!grey)
+        return status_fail(STATUS_NOMEM, "no memory to preprocess a %dx%d image (%zu MiB)",
+                           img->width, img->height, (npix * sizeof(float)) >> 20);
     image_to_grey(grey, img);
     image_resize_bicubic(x, s, s, grey, img->width, img->height);
     free(grey);
@@ -147,6 +150,7 @@ void anogan_preprocess(const struct anogan *m, const struct image *img, float *x
         x[i] = (x[i] - m->cfg.mean) / m->cfg.std;
     for (int c = 1; c < m->cfg.channels; c++) /* a grey image fills every channel */
         memcpy(x + (size_t)c * plane, x, plane * sizeof(float));
+    return STATUS_OK;
 }
 
 void anogan_to_pixels(const struct anogan *m, float *v, size_t n)

@@ -84,8 +84,9 @@ enum status anogan_from_safetensors(struct anogan **out, const struct safetensor
 enum status anogan_to_safetensors(const struct anogan *m, struct safetensors *st);
 
 /* Model input from an 8-bit image of any size and channel count: grey (image_to_grey), bicubic
- * resize to image_size, then (v - mean) / std. x: channels*size*size floats. */
-void anogan_preprocess(const struct anogan *m, const struct image *img, float *x);
+ * resize to image_size, then (v - mean) / std. x: channels*size*size floats. STATUS_NOMEM when
+ * the grey plane (4 bytes a pixel of img) cannot be allocated; x is then unspecified. */
+enum status anogan_preprocess(const struct anogan *m, const struct image *img, float *x);
 /* Model units back to pixel values in [0,1] (clamped): v * std + mean. n floats in place. */
 void anogan_to_pixels(const struct anogan *m, float *v, size_t n);
 

@@ -12,6 +12,7 @@
 
 #include "idx.h"
 #include "image.h"
+#include "parse.h"
 #include "rng.h"
 
 /* ---- ranges and class lists ------------------------------------------------------------- */
@@ -26,10 +27,9 @@ static enum status parse_bound(double *v, bool *pct, const char *s, size_t len, 
     *pct = len > 0 && buf[len - 1] == '%';
     if (*pct)
         buf[len - 1] = 0;
-    char *end;
-    errno = 0;
-    double d = strtod(buf, &end);
-    if (!buf[0] || *end || errno || !(d >= 0) || (*pct && d > 100) || d > 1e15)
+    /* parse.c reads the number; the refusal names the whole range, which is what was typed */
+    double d;
+    if (parse_float(&d, "range bound", buf, 0, *pct ? 100 : 1e15))
         return status_fail(STATUS_RANGE, "range '%s': '%s' is not a count or percentage", text,
                            buf);
     *v = d;
@@ -282,7 +282,8 @@ static enum status load_idx(struct dataset *ds, const struct dataset_options *op
     for (size_t k = 0; k < n; k++) {
         size_t i = sel[k];
         struct image img = {w, h, c, xi.data + i * xi.item};
-        anogan_preprocess(m, &img, ds->x + k * ds->image_floats);
+        if ((st = anogan_preprocess(m, &img, ds->x + k * ds->image_floats)))
+            goto fail;
         ds->labels[k] = labels ? yi.data[i] : -1;
         ds->source[k] = i;
     }

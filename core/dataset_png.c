@@ -159,8 +159,12 @@ enum status dataset_load_pngs(struct dataset *ds, const struct dataset_options *
             goto fail;
         }
         dataset_note_size(ds, img.width, img.height);
-        anogan_preprocess(m, &img, ds->x + k * ds->image_floats);
+        st = anogan_preprocess(m, &img, ds->x + k * ds->image_floats);
         image_free(&img);
+        if (st) {
+            ds->count = k;
+            goto fail;
+        }
         ds->labels[k] = e->label;
         ds->source[k] = sel[k];
         ds->names[k] = e->path;

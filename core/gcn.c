@@ -122,10 +122,11 @@ enum status gcn_load(struct gcn **out, const char *path)
     memcpy(m->w1, w1->data, w1->numel * sizeof(float));
     copy_meta(m->info.dataset, sizeof m->info.dataset, st, "dataset");
     copy_meta(m->info.trained_by, sizeof m->info.trained_by, st, "trained_by");
-    const char *acc = safetensors_meta_get(st, "test_accuracy");
-    const char *ep = safetensors_meta_get(st, "epochs");
-    m->info.test_accuracy = acc ? strtod(acc, NULL) : NAN;
-    m->info.epochs = ep ? atoi(ep) : 0;
+    m->info.test_accuracy = NAN;
+    m->info.epochs = 0;
+    if ((s = safetensors_meta_double(st, "test_accuracy", &m->info.test_accuracy, path)) ||
+        (s = safetensors_meta_int(st, "epochs", &m->info.epochs, path)))
+        goto fail;
     memcpy(m->info.sha256, st->sha256, sizeof m->info.sha256);
     safetensors_free(st);
     *out = m;

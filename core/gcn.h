@@ -10,7 +10,9 @@
  *
  * Threads: gcn_set_threads() sets how many threads the large products may use (default 1; small
  * graphs such as Cora stay on the calling thread either way); call it once at start-up, before
- * other threads use the module. A struct gcn and a struct gcn_cache are read-only once built, so
+ * other threads use the module. The threads are the kernels' persistent pool (ops_parallel in
+ * core/ops_pool.c, shared with the convolutions), which runs one parallel call at a time:
+ * callers on several threads take turns. A struct gcn and a struct gcn_cache are read-only once built, so
  * any number of threads may use them together, and every call allocates its own scratch. */
 #ifndef INSPECTD_GCN_H
 #define INSPECTD_GCN_H

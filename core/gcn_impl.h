@@ -10,8 +10,8 @@
 
 #include "gcn.h"
 
-#define GCN_MAX_THREADS 64
-/* Multiply-adds (a few ms of work) below which starting threads costs more than it saves, on a
+#define GCN_MAX_THREADS 64 /* as many as the kernels' pool has (ops_pool.c) */
+/* Multiply-adds (a few ms of work) below which waking other threads costs more than it saves, on a
  * busy machine most of all; tests lower it to reach the threaded paths on small inputs. */
 #define GCN_PARALLEL_MIN_WORK (1 << 22)
 void gcn_set_parallel_min_work(int64_t work);

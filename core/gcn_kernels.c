@@ -1,11 +1,12 @@
-/* gcn_kernels: the row-parallel helper (pthreads over row ranges of about equal work) and the two
- * sparse-dense products of the GCN, A · B and Aᵀ · B (see gcn_impl.h). The dense products are in
- * gcn_dense.c, the naive twins in gcn_ref.c. */
+/* gcn_kernels: the row-parallel helper (row ranges of about equal work, run on the kernels' one
+ * persistent thread pool, ops_parallel in ops_pool.c) and the two sparse-dense products of the
+ * GCN, A · B and Aᵀ · B (see gcn_impl.h). The dense products are in gcn_dense.c, the naive twins
+ * in gcn_ref.c. */
 #include "gcn_impl.h"
 
 #include "cpu.h"
+#include "ops_impl.h"
 
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,11 +52,6 @@ struct parallel_job {
     atomic_int next;
 };
 
-struct worker {
-    struct parallel_job *job;
-    int t;
-};
-
 /* First row r with rowptr[r] >= target. */
 static int row_at(const int64_t *rowptr, int nrows, int64_t target)
 {
@@ -80,16 +76,16 @@ static int chunk_start(const struct parallel_job *j, int c)
     return (int)((int64_t)j->nrows * c / j->nchunks);
 }
 
-static void *worker_run(void *arg)
+/* One thread of the pool (t of n): chunks until none is left. */
+static void take_chunks(void *arg, int t, int n)
 {
-    struct worker *w = arg;
-    struct parallel_job *j = w->job;
+    struct parallel_job *j = arg;
+    (void)n;
     for (int c; (c = atomic_fetch_add(&j->next, 1)) < j->nchunks;) {
         int begin = chunk_start(j, c), end = chunk_start(j, c + 1);
         if (end > begin)
-            j->fn(j->ctx, begin, end, w->t);
+            j->fn(j->ctx, begin, end, t);
     }
-    return NULL;
 }
 
 void gcn_parallel_range(const int64_t *rowptr, int nrows, int64_t work, row_fn fn, void *ctx)
@@ -100,18 +96,9 @@ void gcn_parallel_range(const int64_t *rowptr, int nrows, int64_t work, row_fn f
         return;
     }
     struct parallel_job job = {fn, ctx, rowptr, nrows, nthreads * CHUNKS_PER_THREAD, 0};
-    struct worker w[GCN_MAX_THREADS];
-    pthread_t tid[GCN_MAX_THREADS];
-    int started[GCN_MAX_THREADS] = {0};
-    for (int t = 0; t < nthreads; t++)
-        w[t] = (struct worker){&job, t};
-    /* A thread that cannot be started is no loss of work: the others take its chunks. */
-    for (int t = 1; t < nthreads; t++)
-        started[t] = pthread_create(&tid[t], NULL, worker_run, &w[t]) == 0;
-    worker_run(&w[0]);
-    for (int t = 1; t < nthreads; t++)
-        if (started[t])
-            pthread_join(tid[t], NULL);
+    /* The pool's threads persist between calls (no thread start per product); where it has
+     * fewer than asked for, the ones it has take the other chunks: t < nthreads either way. */
+    ops_parallel(nthreads, take_chunks, &job);
 }
 
 /* ---- A · B ---------------------------------------------------------------------------------- */

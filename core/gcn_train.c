@@ -17,8 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "ops.h"
 
 #include <sys/mman.h>
@@ -215,13 +215,6 @@ void gcn_train_config_default(struct gcn_train_config *cfg)
                                      .seed = 0};
 }
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static int cmp_i32(const void *a, const void *b)
 {
     int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
@@ -277,11 +270,11 @@ enum status gcn_train(struct gcn **out, struct gcn_train_result *res, const stru
     gcn_init_glorot(m, &r);
     /* torch.optim.Adam defaults; L2 is in the gradient (first layer only), not in Adam. */
     const struct adam_config adam = {cfg->lr, 0.9f, 0.999f, 1e-8f, 0.0f};
-    const double t0 = now_seconds();
+    const double t0 = clock_now();
     int ep;
     for (ep = 0; ep < cfg->epochs; ep++) {
         struct gcn_epoch e = {.epoch = ep + 1};
-        const double step0 = now_seconds();
+        const double step0 = clock_now();
         e.train_loss = gcn_loss_grad(w->grad, w->grad + (size_t)m->nfeatures * m->nhidden,
                                      &e.train_acc, w, m, g, train, g->ntrain, cfg->dropout, &r,
                                      cfg->weight_decay);
@@ -291,9 +284,9 @@ enum status gcn_train(struct gcn **out, struct gcn_train_result *res, const stru
             goto fail;
         }
         adam_step(m->params, w->grad, adam_m, adam_v, np, &adam, ep + 1);
-        e.step_seconds = now_seconds() - step0;
+        e.step_seconds = clock_now() - step0;
         eval_nodes(&e.val_loss, &e.val_acc, w, m, g, val, g->nval);
-        e.seconds = now_seconds() - t0;
+        e.seconds = clock_now() - t0;
         if (progress && progress(&e, user)) {
             s = status_fail(STATUS_CANCELLED, "gcn training stopped at epoch %d", ep + 1);
             goto fail;
@@ -312,7 +305,7 @@ enum status gcn_train(struct gcn **out, struct gcn_train_result *res, const stru
         hist[ep] = e.val_loss;
     }
     res->epochs = ep < cfg->epochs ? ep + 1 : cfg->epochs;
-    res->seconds = now_seconds() - t0;
+    res->seconds = clock_now() - t0;
     gcn_forward_work(w, m, g);
     float unused;
     res->train_acc = res->val_acc = res->test_acc = res->val_loss = NAN;

@@ -8,8 +8,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "dirichlet.h"
 #include "net_io.h"
 #include "rng.h"
@@ -335,13 +335,6 @@ done:
 
 /* ---- training -------------------------------------------------------------------------------- */
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* The weights and BatchNorm statistics of both nets, to keep the best epoch. */
 struct snapshot {
     float *feat_p, *feat_s, *head_p, *head_s;
@@ -429,7 +422,7 @@ enum status geom_train(struct geom *g, const float *x, int n, const float *xh, i
     rng_seed(&rng, cfg->seed);
     int steps = (int)((npairs + B - 1) / B), t = 0, best_epoch = 0, bad = 0;
     float best_loss = INFINITY;
-    double t0 = now_s();
+    double t0 = clock_now();
     for (int e = 0; e < cfg->epochs; e++) {
         for (long i = 0; i < npairs; i++)
             pairs[i] = (int)i;
@@ -463,7 +456,7 @@ enum status geom_train(struct geom *g, const float *x, int n, const float *xh, i
                 pr.best_epoch = best_epoch;
                 pr.epoch_end = true;
             }
-            pr.elapsed_s = now_s() - t0;
+            pr.elapsed_s = clock_now() - t0;
             double done_frac = (e + (st + 1.0) / steps) / cfg->epochs;
             pr.eta_s = pr.elapsed_s * (1 - done_frac) / done_frac;
             if (hooks && hooks->progress)

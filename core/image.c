@@ -22,7 +22,7 @@
 
 /* The allocation budget of the stb call running on this thread (0: no stb call running). */
 static _Thread_local size_t stb_budget;
-static _Thread_local bool stb_over_budget;
+static _Thread_local bool stb_over_budget, stb_out_of_memory;
 
 static void *stb_malloc(size_t n)
 {
@@ -30,7 +30,9 @@ static void *stb_malloc(size_t n)
         stb_over_budget = true;
         return NULL;
     }
-    return malloc(n);
+    void *p = malloc(n);
+    stb_out_of_memory |= !p; /* a valid file the machine has no room for: not a corrupt one */
+    return p;
 }
 
 static void *stb_realloc(void *p, size_t n)
@@ -39,7 +41,9 @@ static void *stb_realloc(void *p, size_t n)
         stb_over_budget = true;
         return NULL;
     }
-    return realloc(p, n);
+    void *q = realloc(p, n);
+    stb_out_of_memory |= !q;
+    return q;
 }
 
 /* stb_image_write's own deflate is slow and weak; zlib's is neither. Returns malloc'd bytes. */
@@ -175,7 +179,7 @@ enum status image_decode_png(struct image *img, const uint8_t *bytes, size_t len
     if (budget < 2 * len + 8192)
         budget = 2 * len + 8192;
     stb_budget = budget + 65536;
-    stb_over_budget = false;
+    stb_over_budget = stb_out_of_memory = false;
 
     int iw, ih, ic;
     if (!stbi_info_from_memory(bytes, (int)len, &iw, &ih, &ic)) {
@@ -188,8 +192,9 @@ enum status image_decode_png(struct image *img, const uint8_t *bytes, size_t len
     }
     uint8_t *pixels = stbi_load_from_memory(bytes, (int)len, &iw, &ih, &ic, 0);
     if (!pixels) {
-        s = stb_over_budget ? status_fail(STATUS_FORMAT, "corrupt PNG: image data inflates past %ux%u", w, h)
-                            : status_fail(STATUS_FORMAT, "corrupt PNG: %s", stbi_failure_reason());
+        s = stb_over_budget     ? status_fail(STATUS_FORMAT, "corrupt PNG: image data inflates past %ux%u", w, h)
+            : stb_out_of_memory ? status_fail(STATUS_NOMEM, "no memory to decode a %ux%u PNG", w, h)
+                                : status_fail(STATUS_FORMAT, "corrupt PNG: %s", stbi_failure_reason());
         goto done;
     }
     if ((uint32_t)iw != w || (uint32_t)ih != h || ic < 1 || ic > 4) {

@@ -23,8 +23,9 @@ struct image {
 enum status image_alloc(struct image *img, int width, int height, int channels);
 void image_free(struct image *img);
 
-/* Decodes a PNG held in memory. Fails with STATUS_FORMAT (not a PNG, corrupt) or STATUS_SHAPE
- * (width or height above max_side, or more than max_pixels pixels) with a message. On success img
+/* Decodes a PNG held in memory. Fails with STATUS_FORMAT (not a PNG, corrupt), STATUS_SHAPE
+ * (width or height above max_side, or more than max_pixels pixels) or STATUS_NOMEM (a valid file
+ * the memory cannot hold) with a message. On success img
  * owns new pixels (image_free). Channels are kept as stored (1..4). */
 enum status image_decode_png(struct image *img, const uint8_t *bytes, size_t len, int max_side,
                              size_t max_pixels);

@@ -12,11 +12,13 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdbool.h>
 #include <string.h>
 
 #include "file.h"
+#include "parse.h"
 #include "sha256.h"
 
 #define JSON_MAX_INT 9007199254740992.0 /* 2^53: integers above this are not exact in a double */
@@ -412,32 +414,57 @@ const char *safetensors_meta_get(const struct safetensors *st, const char *key)
     return NULL;
 }
 
-enum status safetensors_meta_float(const struct safetensors *st, const char *key, float *v,
-                              const char *file)
+/* A metadata number refused by parse.c: its words, with the file in front, as STATUS_FORMAT (a
+ * malformed file, not a bad request). */
+static enum status meta_refused(const char *file)
+{
+    char why[256];
+    snprintf(why, sizeof why, "%s", status_message());
+    return status_fail(STATUS_FORMAT, "%s: %s", file, why);
+}
+
+/* Metadata `key` as a number in [lo, hi] into *v (left alone when absent); *whole: it must be an
+ * integer too. */
+static enum status meta_number(double *v, const struct safetensors *st, const char *key,
+                               const char *file, double lo, double hi, bool whole)
 {
     const char *s = safetensors_meta_get(st, key);
     if (!s)
         return STATUS_OK;
-    char *end;
-    errno = 0;
-    double d = strtod(s, &end);
-    if (end == s || *end || errno || !isfinite(d))
-        return status_fail(STATUS_FORMAT, "%s: metadata %s = '%s' is not a number", file, key, s);
-    *v = (float)d;
+    char name[160];
+    snprintf(name, sizeof name, "metadata %s", key);
+    double d;
+    long long n;
+    if (parse_float(&d, name, s, lo, hi) ||
+        (whole && parse_check_int(&n, name, d, (long long)lo, (long long)hi)))
+        return meta_refused(file);
+    *v = d;
     return STATUS_OK;
 }
 
-enum status safetensors_meta_int(const struct safetensors *st, const char *key, int *v,
-                            const char *file)
+enum status safetensors_meta_double(const struct safetensors *st, const char *key, double *v,
+                                    const char *file)
 {
-    float f = (float)*v;
-    enum status s = safetensors_meta_float(st, key, &f, file);
-    if (s)
-        return s;
-    if (f != floorf(f) || fabsf(f) > 1e9f)
-        return status_fail(STATUS_FORMAT, "%s: metadata %s is not an integer", file, key);
-    *v = (int)f;
-    return STATUS_OK;
+    return meta_number(v, st, key, file, -FLT_MAX, FLT_MAX, false);
+}
+
+enum status safetensors_meta_float(const struct safetensors *st, const char *key, float *v,
+                                   const char *file)
+{
+    double d = *v;
+    enum status s = safetensors_meta_double(st, key, &d, file);
+    *v = (float)d;
+    return s;
+}
+
+enum status safetensors_meta_int(const struct safetensors *st, const char *key, int *v,
+                                 const char *file)
+{
+    /* a number that is whole ("20", and "20.0" as Python may write it), within +-1e9 */
+    double d = *v;
+    enum status s = meta_number(&d, st, key, file, -1e9, 1e9, true);
+    *v = (int)d;
+    return s;
 }
 
 void safetensors_meta_string(const struct safetensors *st, const char *key, char *dst, size_t len)

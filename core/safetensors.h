@@ -50,10 +50,13 @@ void safetensors_free(struct safetensors *st);
 const struct safetensors_tensor *safetensors_find(const struct safetensors *st, const char *name);
 const char *safetensors_meta_get(const struct safetensors *st, const char *key);
 
-/* Metadata values: absent keeps *v (or dst) as it is; a present number must parse completely and
- * be finite (an int also whole), else STATUS_FORMAT naming file and key. */
+/* Metadata values: absent keeps *v (or dst) as it is; a present number is read by parse.c
+ * (parse_float: plain decimal, no spaces, hex, "inf" or "nan"), must fit a float (an int also
+ * whole, within +-1e9), else STATUS_FORMAT naming file and key in parse.c's words. */
 enum status safetensors_meta_float(const struct safetensors *st, const char *key, float *v,
                                    const char *file);
+enum status safetensors_meta_double(const struct safetensors *st, const char *key, double *v,
+                                    const char *file);
 enum status safetensors_meta_int(const struct safetensors *st, const char *key, int *v,
                                  const char *file);
 void safetensors_meta_string(const struct safetensors *st, const char *key, char *dst,

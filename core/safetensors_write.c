@@ -1,73 +1,17 @@
 /* safetensors_write: the builder (safetensors_new, _add, _set_meta) and the atomic F32 writer.
  *
- * The header JSON is written by hand (names and metadata escaped per RFC 8259, so this file needs
- * no JSON library): "__metadata__" first, then the tensors in the order they were added with
+ * The header JSON comes from the program's one JSON writer (json_write.h: names and metadata
+ * escaped per RFC 8259): "__metadata__" first, then the tensors in the order they were added with
  * contiguous data_offsets, padded with spaces to a multiple of 8 bytes as the reference writer
  * does. Names and metadata must be valid UTF-8 so that every JSON reader accepts the file. */
 #include "safetensors.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <string.h>
 #include <unistd.h>
 
-/* A growing byte buffer; oom is sticky, so a sequence of puts is checked once at the end. */
-struct buf {
-    char *p;
-    size_t len, cap;
-    bool oom;
-};
-
-static void buf_put(struct buf *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = true;
-            return;
-        }
-        b->p = p, b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-}
-
-static void buf_puts(struct buf *b, const char *s)
-{
-    buf_put(b, s, strlen(s));
-}
-
-static void buf_u64(struct buf *b, uint64_t v)
-{
-    char tmp[24];
-    int n = snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)v);
-    buf_put(b, tmp, (size_t)n);
-}
-
-/* s as a JSON string literal: quote, backslash and control characters escaped. */
-static void buf_json_string(struct buf *b, const char *s)
-{
-    buf_put(b, "\"", 1);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        char esc[8];
-        if (*p == '"' || *p == '\\') {
-            esc[0] = '\\', esc[1] = (char)*p;
-            buf_put(b, esc, 2);
-        } else if (*p < 0x20) {
-            snprintf(esc, sizeof esc, "\\u%04x", *p);
-            buf_put(b, esc, 6);
-        } else {
-            buf_put(b, (const char *)p, 1);
-        }
-    }
-    buf_put(b, "\"", 1);
-}
+#include "json_write.h"
 
 /* Well-formed UTF-8 (no overlong forms, no surrogates, nothing above U+10FFFF). */
 static bool utf8_valid(const char *str)
@@ -170,47 +114,54 @@ enum status safetensors_set_meta(struct safetensors *st, const char *key, const 
     return STATUS_OK;
 }
 
-/* The header JSON, padded with spaces to a multiple of 8, into b. */
-static enum status build_header(struct buf *b, const struct safetensors *st, const char *path)
+/* The header JSON, padded with spaces to a multiple of 8: *out malloc'd (caller frees). */
+static enum status build_header(char **out, size_t *len, const struct safetensors *st,
+                                const char *path)
 {
-    buf_puts(b, "{");
+    struct json_writer w;
+    json_writer_init(&w);
+    json_object_begin(&w);
     if (st->nmeta) {
-        buf_puts(b, "\"__metadata__\":{");
-        for (size_t i = 0; i < st->nmeta; i++) {
-            if (i)
-                buf_puts(b, ",");
-            buf_json_string(b, st->meta[i].key);
-            buf_puts(b, ":");
-            buf_json_string(b, st->meta[i].value);
-        }
-        buf_puts(b, "}");
+        json_key_put(&w, "__metadata__");
+        json_object_begin(&w);
+        for (size_t i = 0; i < st->nmeta; i++)
+            json_kv_string(&w, st->meta[i].key, st->meta[i].value);
+        json_object_end(&w);
     }
     uint64_t offset = 0;
     for (size_t i = 0; i < st->ntensors; i++) {
         const struct safetensors_tensor *t = &st->tensors[i];
-        if (i || st->nmeta)
-            buf_puts(b, ",");
-        buf_json_string(b, t->name);
-        buf_puts(b, ":{\"dtype\":\"F32\",\"shape\":[");
-        for (int d = 0; d < t->ndim; d++) {
-            if (d)
-                buf_puts(b, ",");
-            buf_u64(b, (uint64_t)t->shape[d]);
-        }
-        buf_puts(b, "],\"data_offsets\":[");
-        buf_u64(b, offset);
-        buf_puts(b, ",");
+        json_key_put(&w, t->name);
+        json_object_begin(&w);
+        json_kv_string(&w, "dtype", "F32");
+        json_key_put(&w, "shape");
+        json_array_begin(&w);
+        for (int d = 0; d < t->ndim; d++)
+            json_int_put(&w, t->shape[d]);
+        json_array_end(&w);
+        json_key_put(&w, "data_offsets");
+        json_array_begin(&w);
+        json_int_put(&w, (long long)offset);
         offset += (uint64_t)t->numel * sizeof(float);
-        buf_u64(b, offset);
-        buf_puts(b, "]}");
+        json_int_put(&w, (long long)offset);
+        json_array_end(&w);
+        json_object_end(&w);
     }
-    buf_puts(b, "}");
-    while (!b->oom && b->len % 8)
-        buf_puts(b, " ");
-    if (b->oom)
+    json_object_end(&w);
+    size_t n;
+    char *text = json_writer_finish(&w, &n);
+    size_t padded = (n + 7) / 8 * 8;
+    char *grown = text ? realloc(text, padded + 1) : NULL;
+    if (!grown) {
+        free(text);
         return status_fail(STATUS_NOMEM, "%s: out of memory for the header", path);
-    if (b->len > SAFETENSORS_MAX_HEADER)
-        return status_fail(STATUS_RANGE, "%s: header of %zu bytes exceeds the limit", path, b->len);
+    }
+    memset(grown + n, ' ', padded - n);
+    grown[padded] = 0;
+    *out = grown;
+    *len = padded;
+    if (padded > SAFETENSORS_MAX_HEADER)
+        return status_fail(STATUS_RANGE, "%s: header of %zu bytes exceeds the limit", path, padded);
     return STATUS_OK;
 }
 
@@ -233,11 +184,12 @@ static bool write_floats(FILE *f, const float *x, size_t n)
 enum status safetensors_save(const struct safetensors *st, const char *path)
 {
     ASSERT(st && path);
-    struct buf h = {0};
+    char *h = NULL;
+    size_t hlen = 0;
     char *tmp = NULL;
     FILE *f = NULL;
     bool created = false;
-    enum status s = build_header(&h, st, path);
+    enum status s = build_header(&h, &hlen, st, path);
     if (s != STATUS_OK)
         goto fail;
     size_t tmp_len = strlen(path) + 32;
@@ -255,8 +207,8 @@ enum status safetensors_save(const struct safetensors *st, const char *path)
     created = true;
     uint8_t len_le[8];
     for (int i = 0; i < 8; i++)
-        len_le[i] = (uint8_t)((uint64_t)h.len >> (8 * i));
-    bool ok = fwrite(len_le, 1, 8, f) == 8 && fwrite(h.p, 1, h.len, f) == h.len;
+        len_le[i] = (uint8_t)((uint64_t)hlen >> (8 * i));
+    bool ok = fwrite(len_le, 1, 8, f) == 8 && fwrite(h, 1, hlen, f) == hlen;
     for (size_t i = 0; ok && i < st->ntensors; i++)
         ok = write_floats(f, st->tensors[i].data, st->tensors[i].numel);
     if (!ok || fflush(f) != 0 || fsync(fileno(f)) != 0) {
@@ -281,6 +233,6 @@ fail:
     if (created)
         unlink(tmp);
     free(tmp);
-    free(h.p);
+    free(h);
     return s;
 }

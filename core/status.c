@@ -18,6 +18,7 @@ const char *status_to_string(enum status s)
     case STATUS_NOT_FOUND: return "not_found";
     case STATUS_NUMERIC: return "numeric";
     case STATUS_CANCELLED: return "cancelled";
+    case STATUS_BUSY: return "busy";
     }
     return "unknown";
 }

@@ -21,6 +21,7 @@ enum status {
     STATUS_NOT_FOUND,   /* a named tensor, file or model that is not there */
     STATUS_NUMERIC,     /* NaN or Inf where a number was needed (e.g. training diverged) */
     STATUS_CANCELLED,   /* stopped on request (a signal) */
+    STATUS_BUSY,        /* a bounded resource is full (the work queue): try again later */
 };
 
 /* "ok", "io", "format", ...: short, stable names, usable as error codes. */

@@ -6,8 +6,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "train_impl.h"
 
 struct train_config train_config_seed(void)
@@ -99,13 +99,6 @@ void train_picture_path(char *buf, size_t len, const char *prefix, const char *w
     snprintf(buf, len, "%s-%s-e%03d.png", prefix, what, epoch);
 }
 
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 static bool model_finite(const struct anogan *m)
 {
     return train_net_finite(&m->g) && train_net_finite(&m->d_feat) &&
@@ -162,7 +155,7 @@ enum status train_loop_run(struct train_loop *L)
     int steps = (int)((n + (size_t)B - 1) / (size_t)B);
     long remaining = (long)(L->epochs - s->epoch) * steps - s->step, done = 0;
     long global = (long)s->epoch * steps + s->step;
-    double t0 = now_s(), last = t0;
+    double t0 = clock_now(), last = t0;
     size_t images = 0;
     while (s->epoch < L->epochs) {
         if (s->step == 0) {
@@ -192,7 +185,7 @@ enum status train_loop_run(struct train_loop *L)
             global++;
             done++;
             images += (size_t)nb;
-            double t = now_s();
+            double t = clock_now();
             s->seconds += t - last;
             last = t;
             p.elapsed_s = t - t0;
@@ -209,7 +202,7 @@ enum status train_loop_run(struct train_loop *L)
                                         s->epoch % cfg->checkpoint_every == 0));
             if ((due || cancel) && (st = checkpoint(L, due, &p)))
                 return st;
-            last = now_s(); /* pictures and checkpoints are not training time */
+            last = clock_now(); /* pictures and checkpoints are not training time */
             csv_row(cfg->csv, &p, global, s->seconds);
             if (L->hooks && L->hooks->progress)
                 L->hooks->progress(L->hooks->user, &p);

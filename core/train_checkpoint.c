@@ -102,7 +102,6 @@ static enum status restore_state(struct train_state *state, const struct safeten
     const char *phase = safetensors_meta_get(st, "train.phase");
     const char *counters = safetensors_meta_get(st, "train.counters");
     const char *rng = safetensors_meta_get(st, "train.rng");
-    const char *secs = safetensors_meta_get(st, "train.seconds");
     if (!phase || !counters || !rng)
         return status_fail(STATUS_FORMAT, "%s: not a training checkpoint (no train.* metadata)",
                            path);
@@ -123,7 +122,9 @@ static enum status restore_state(struct train_state *state, const struct safeten
     if (sscanf(rng, "%" SCNx64 " %" SCNx64 " %" SCNx64 " %" SCNx64, &state->rng.s[0],
                &state->rng.s[1], &state->rng.s[2], &state->rng.s[3]) != 4)
         return status_fail(STATUS_FORMAT, "%s: bad train.rng '%s'", path, rng);
-    state->seconds = secs ? strtod(secs, NULL) : 0;
+    enum status s = safetensors_meta_double(st, "train.seconds", &state->seconds, path);
+    if (s)
+        return s;
     const struct safetensors_tensor *t = safetensors_find(st, "train.perm");
     if (!count)
         return STATUS_OK;
@@ -131,7 +132,6 @@ static enum status restore_state(struct train_state *state, const struct safeten
         return status_fail(STATUS_FORMAT, "%s: train.perm missing or not %zu long", path, count);
     state->perm = malloc(count * sizeof *state->perm);
     char *seen = calloc(count, 1);
-    enum status s = STATUS_OK;
     if (!state->perm || !seen) {
         s = status_fail(STATUS_NOMEM, "out of memory");
         goto done;

@@ -9,8 +9,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "train_impl.h"
 
 struct detect_recipe detect_recipe_default(void)
@@ -40,16 +40,9 @@ struct detect_recipe detect_recipe_default(void)
     return r;
 }
 
-static double since(const struct timespec *t0)
-{
-    struct timespec t1;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    return (double)(t1.tv_sec - t0->tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0->tv_nsec);
-}
-
 struct geom_relay {
     const struct detect_hooks *hooks;
-    struct timespec t0;
+    double t0; /* clock_now() */
 };
 
 static void relay_geom(void *user, const struct geom_progress *g)
@@ -57,17 +50,17 @@ static void relay_geom(void *user, const struct geom_progress *g)
     struct geom_relay *r = user;
     struct detect_progress p = {.phase = "transform", .geom = g,
                                 .done = g->epoch + (double)g->step / g->steps,
-                                .total = g->epochs, .elapsed_s = since(&r->t0)};
+                                .total = g->epochs, .elapsed_s = clock_since(r->t0)};
     r->hooks->progress(r->hooks->user, &p);
 }
 
 static void report(const struct detect_hooks *h, const char *phase, double done, double total,
-                   const struct timespec *t0)
+                   const double *t0)
 {
     if (!h || !h->progress)
         return;
     struct detect_progress p = {.phase = phase, .done = done, .total = total,
-                                .elapsed_s = since(t0)};
+                                .elapsed_s = clock_since(*t0)};
     h->progress(h->user, &p);
 }
 
@@ -82,7 +75,7 @@ static float *pooled_of(const struct anogan *m, const struct dataset *data)
 
 static enum status build_banks(struct anogan *m, struct detect *d, const struct dataset *train,
                                const float *pooled, const struct detect_recipe *r,
-                               const struct detect_hooks *hooks, const struct timespec *t0)
+                               const struct detect_hooks *hooks, const double *t0)
 {
     int n = (int)train->count;
     enum status s = STATUS_OK;
@@ -204,8 +197,7 @@ enum status train_detect(struct anogan *m, const struct dataset *train,
     if (m->cfg.image_size % 2)
         return status_fail(STATUS_SHAPE, "image size %d is odd: the parts see it pooled 2x2",
                            m->cfg.image_size);
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double t0 = clock_now();
     volatile int *cancel = hooks ? hooks->cancel : NULL;
     detect_free(m->det);
     m->det = calloc(1, sizeof *m->det);

@@ -2,8 +2,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "detect.h"
 #include "roc.h"
 #include "train_impl.h"
@@ -14,21 +14,14 @@ struct batch_progress {
     void *user;
     size_t before, total;
     int nb;
-    struct timespec t0;
+    double t0; /* clock_now() */
 };
-
-static double since(const struct timespec *t0)
-{
-    struct timespec t1;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    return (double)(t1.tv_sec - t0->tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0->tv_nsec);
-}
 
 static void on_step(void *user, int step, int iterations)
 {
     const struct batch_progress *p = user;
     double done = (double)p->before + (double)p->nb * step / (iterations + 1); /* +1: the final score */
-    p->fn(p->user, done, p->total, since(&p->t0));
+    p->fn(p->user, done, p->total, clock_since(p->t0));
 }
 
 enum status train_score_dataset(struct detect_result *res, struct anogan *m,
@@ -48,7 +41,7 @@ enum status train_score_dataset(struct detect_result *res, struct anogan *m,
         goto done;
     }
     struct batch_progress bp = {.fn = progress, .user = user, .total = data->count};
-    clock_gettime(CLOCK_MONOTONIC, &bp.t0);
+    bp.t0 = clock_now();
     if (progress)
         anogan_ctx_set_step_hook(detect_ctx_anogan(c), on_step, &bp);
     for (size_t k = 0; k < data->count; k += (size_t)batch) {
@@ -62,10 +55,10 @@ enum status train_score_dataset(struct detect_result *res, struct anogan *m,
         if (s)
             goto done;
         if (progress)
-            progress(user, (double)(k + (size_t)nb), data->count, since(&bp.t0));
+            progress(user, (double)(k + (size_t)nb), data->count, clock_since(bp.t0));
     }
     if (seconds)
-        *seconds = since(&bp.t0);
+        *seconds = clock_since(bp.t0);
 done:
     detect_ctx_free(c);
     free(seeds);

@@ -93,7 +93,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             ASSERT(img->width >= 1 && img->width <= cfg.max_side && img->height >= 1 &&
                    img->height <= cfg.max_side);
             ASSERT((size_t)img->width * (size_t)img->height <= cfg.max_pixels);
-            anogan_preprocess(m, img, x);
+            if (anogan_preprocess(m, img, x) != STATUS_OK)
+                continue; /* out of memory: the daemon answers 503 */
             /* The answer, with x standing in for G(z): every field and both PNGs. */
             struct json_writer w;
             json_writer_init(&w);

@@ -6,18 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "app.h"
 #include "console.h"
 #include "json.h"
-
-double app_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 const char *api_query(const struct api_request *req, const char *key)
 {
@@ -52,14 +44,9 @@ void api_set_body(struct api_response *res, int status, const char *content_type
     res->body_owned = true;
 }
 
-enum api_result api_error(struct api_response *res, int status, const char *code, const char *fmt,
-                          ...)
+/* api_error's body, from a formatted message. */
+static void error_body(struct api_response *res, int status, const char *code, const char *msg)
 {
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
     struct json_writer w;
     json_writer_init(&w);
     json_object_begin(&w);
@@ -84,15 +71,77 @@ enum api_result api_error(struct api_response *res, int status, const char *code
         res->body_owned = false;
     }
     res->nheaders = 0;
+    if (res->status == 503) {
+        char s[16];
+        snprintf(s, sizeof s, "%d", API_RETRY_AFTER_S);
+        api_add_header(res, "Retry-After", s);
+    }
     api_log(res, "error=%s", code);
+}
+
+static void verror(struct api_response *res, int status, const char *code, const char *fmt,
+                   va_list ap) __attribute__((format(printf, 4, 0)));
+static void verror(struct api_response *res, int status, const char *code, const char *fmt,
+                   va_list ap)
+{
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    error_body(res, status, code, msg);
+}
+
+enum api_result api_error(struct api_response *res, int status, const char *code, const char *fmt,
+                          ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    verror(res, status, code, fmt, ap);
+    va_end(ap);
+    return API_DONE;
+}
+
+int api_http_status(enum status s, const char **code)
+{
+    int http = 500;
+    const char *c = "internal";
+    switch (s) {
+    case STATUS_NOMEM: http = 503, c = "out_of_memory"; break;
+    case STATUS_BUSY: http = 503, c = "queue_full"; break;
+    case STATUS_CANCELLED: http = 503, c = "shutting_down"; break;
+    case STATUS_RANGE:
+    case STATUS_FORMAT:
+    case STATUS_SHAPE:
+    case STATUS_UNSUPPORTED: http = 422, c = "invalid_value"; break;
+    case STATUS_NOT_FOUND: http = 404, c = "not_found"; break;
+    case STATUS_OK: /* not an error: a caller's bug, answered as one */
+    case STATUS_IO:
+    case STATUS_NUMERIC: break;
+    }
+    if (code)
+        *code = c;
+    return http;
+}
+
+enum api_result api_error_status(struct api_response *res, enum status s, const char *fmt, ...)
+{
+    const char *code;
+    int http = api_http_status(s, &code);
+    va_list ap;
+    va_start(ap, fmt);
+    verror(res, http, code, fmt, ap);
+    va_end(ap);
     return API_DONE;
 }
 
 void api_add_header(struct api_response *res, const char *name, const char *value)
 {
-    if (res->nheaders >= API_MAX_HEADERS)
+    struct api_header *h = NULL;
+    for (int i = 0; i < res->nheaders && !h; i++)
+        if (!strcasecmp(res->headers[i].name, name))
+            h = &res->headers[i];
+    if (!h && res->nheaders >= API_MAX_HEADERS)
         return;
-    struct api_header *h = &res->headers[res->nheaders++];
+    if (!h)
+        h = &res->headers[res->nheaders++];
     snprintf(h->name, sizeof h->name, "%s", name);
     snprintf(h->value, sizeof h->value, "%s", value);
 }

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "status.h"
+
 #define API_MAX_QUERY 16
 #define API_MAX_HEADERS 4
 
@@ -73,10 +75,27 @@ const char *api_query(const struct api_request *req, const char *key);
 /* Media type of the request without parameters, compared case-insensitively. */
 bool api_content_type_is(const struct api_request *req, const char *media_type);
 
-/* Fills res with a JSON error {"error": {"code", "message"}}. Returns API_DONE. */
+/* Seconds a client is told to wait before retrying a 503. */
+#define API_RETRY_AFTER_S 1
+
+/* Fills res with a JSON error {"error": {"code", "message"}}. Every 503 gets
+ * `Retry-After: API_RETRY_AFTER_S` here, the one place that header is written. Returns
+ * API_DONE. */
 enum api_result api_error(struct api_response *res, int status, const char *code, const char *fmt,
                           ...) __attribute__((format(printf, 4, 5)));
-/* Adds a header (truncated to fit; ignored past API_MAX_HEADERS). */
+/* The one mapping from a core status to what a client sees, HTTP status and error code:
+ *   STATUS_NOMEM 503 out_of_memory, STATUS_BUSY 503 queue_full, STATUS_CANCELLED 503
+ *   shutting_down (the three with Retry-After); STATUS_RANGE, _FORMAT, _SHAPE, _UNSUPPORTED
+ *   422 invalid_value (the request's values); STATUS_NOT_FOUND 404 not_found; anything else
+ *   (STATUS_IO, STATUS_NUMERIC: a failure of ours, not the request's) 500 internal.
+ * A handler that knows a finer code for one status (400 bad_png for a PNG that does not decode,
+ * 404 unknown_node) answers that one itself and leaves the rest to this table. */
+int api_http_status(enum status s, const char **code);
+/* api_error with api_http_status(s)'s status and code. */
+enum api_result api_error_status(struct api_response *res, enum status s, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Adds a header, replacing one of the same name (truncated to fit; ignored past
+ * API_MAX_HEADERS). */
 void api_add_header(struct api_response *res, const char *name, const char *value);
 /* Takes ownership of body (malloc'd, len bytes). */
 void api_set_body(struct api_response *res, int status, const char *content_type, char *body,

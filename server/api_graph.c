@@ -5,7 +5,8 @@
  *     request (inductive use). Rows are dense arrays of numbers or sparse objects {"col": value}.
  *     The graph is built and normalised for itself and the forward pass runs on a pool worker.
  * Limits: --max-graph-nodes, --max-graph-edges and the body cap. */
-#include <math.h>
+#include <float.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +15,10 @@
 #include "app.h"
 #include "json.h"
 #include "models.h"
+#include "parse.h"
 #include "pool.h"
+
+#define JSON_EXACT_INT (1LL << 53) /* the largest integer every JSON reader holds exactly */
 
 struct graph_job {
     struct pool_job pj; /* first */
@@ -69,8 +73,7 @@ static void answer(struct api_response *res, const char *model, const char *grap
     size_t len;
     char *body = json_writer_finish(&w, &len);
     if (!body) {
-        api_error(res, 503, "out_of_memory", "no memory for the answer");
-        api_add_header(res, "Retry-After", "1");
+        api_error_status(res, STATUS_NOMEM, "no memory for the answer");
         return;
     }
     api_set_body(res, 200, "application/json", body, len);
@@ -83,14 +86,14 @@ static void classify(struct api_response *res, const char *model, const char *gr
 {
     struct gcn_node_class *out = calloc(n ? n : 1, sizeof *out);
     if (!out) {
-        api_error(res, 503, "out_of_memory", "no memory for the answer");
+        api_error_status(res, STATUS_NOMEM, "no memory for the answer");
         return;
     }
     enum status s = gcn_cache_query(out, cache, nodes, n);
     if (s == STATUS_NOT_FOUND)
         api_error(res, 404, "unknown_node", "%s", status_message());
     else if (s)
-        api_error(res, 500, "internal", "%s", status_message());
+        api_error_status(res, s, "%s", status_message());
     else
         answer(res, model, graph, out, n, cache->nclasses);
     free(out);
@@ -107,19 +110,21 @@ static bool parse_nodes(int64_t **out, size_t *n, const struct json *arr, int ma
     *n = json_size(arr);
     *out = malloc(*n * sizeof **out);
     if (!*out) {
-        api_error(res, 503, "out_of_memory", "no memory for the node list");
+        api_error_status(res, STATUS_NOMEM, "no memory for the node list");
         return false;
     }
     size_t i = 0;
     for (const struct json *e = json_first(arr); e; e = json_next(e), i++) {
-        double v = json_number(e);
-        if (!isfinite(v) || floor(v) != v || fabs(v) > 9007199254740992.0) {
-            api_error(res, 422, "invalid_value", "nodes[%zu] is not an integer node id", i);
+        char name[32];
+        snprintf(name, sizeof name, "nodes[%zu]", i);
+        long long id; /* any integer a JSON number holds exactly; the graph says which exist */
+        if (parse_check_int(&id, name, json_number(e), -JSON_EXACT_INT, JSON_EXACT_INT)) {
+            api_error(res, 422, "invalid_value", "%s", status_message());
             free(*out);
             *out = NULL;
             return false;
         }
-        (*out)[i] = (int64_t)v;
+        (*out)[i] = id;
     }
     return true;
 }
@@ -150,7 +155,7 @@ static bool parse_graph(struct graph_job *j, const struct json *g, const struct 
     j->nedges = edges ? (int64_t)json_size(edges) : 0;
     j->edges = malloc(((size_t)j->nedges * 2 + 1) * sizeof *j->edges);
     if (!j->rowptr || !j->col || !j->val || !j->edges) {
-        api_error(res, 503, "out_of_memory", "no memory for the graph");
+        api_error_status(res, STATUS_NOMEM, "no memory for the graph");
         return false;
     }
     size_t k = 0;
@@ -165,19 +170,18 @@ static bool parse_graph(struct graph_job *j, const struct json *g, const struct 
         }
         int c = 0;
         for (const struct json *e = json_first(r); e; e = json_next(e), c++) {
-            double v = json_number(e);
-            long col = c;
-            if (json_is_object(r)) {
-                char *end;
-                col = strtol(json_key(e), &end, 10);
-                if (*end || end == json_key(e))
-                    col = -1;
+            char name[64];
+            long long col = c;
+            double v;
+            snprintf(name, sizeof name, "graph.features[%d] column", i);
+            if (json_is_object(r) ? parse_int(&col, name, json_key(e), 0, j->nfeatures - 1)
+                                  : parse_check_int(&col, name, c, 0, j->nfeatures - 1)) {
+                api_error(res, 422, "invalid_value", "%s", status_message());
+                return false;
             }
-            if (!isfinite(v) || col < 0 || col >= j->nfeatures) {
-                api_error(res, 422, "invalid_value",
-                          "graph.features[%d]: every value must be a finite number at a column in "
-                          "[0, %d)",
-                          i, j->nfeatures);
+            snprintf(name, sizeof name, "graph.features[%d][%lld]", i, col);
+            if (parse_check_float(&v, name, json_number(e), -FLT_MAX, FLT_MAX)) {
+                api_error(res, 422, "invalid_value", "%s", status_message());
                 return false;
             }
             if (v != 0) {
@@ -189,16 +193,22 @@ static bool parse_graph(struct graph_job *j, const struct json *g, const struct 
     j->rowptr[j->nnodes] = (int64_t)k;
     int64_t e = 0;
     for (const struct json *p = json_first(edges); p; p = json_next(p), e++) {
-        const struct json *u = json_first(p), *v = json_next(u);
-        double du = json_number(u), dv = json_number(v);
-        if (json_size(p) != 2 || floor(du) != du || floor(dv) != dv || fabs(du) > 2e9 ||
-            fabs(dv) > 2e9) {
+        if (json_size(p) != 2) {
             api_error(res, 422, "invalid_value", "graph.edges[%lld] must be a pair [u, v] of node ids",
                       (long long)e);
             return false;
         }
-        j->edges[2 * e] = (int32_t)du;
-        j->edges[2 * e + 1] = (int32_t)dv;
+        const struct json *end = json_first(p);
+        for (int side = 0; side < 2; side++, end = json_next(end)) {
+            char name[48];
+            long long id; /* ids past the graph's nodes are refused when it is built */
+            snprintf(name, sizeof name, "graph.edges[%lld][%d]", (long long)e, side);
+            if (parse_check_int(&id, name, json_number(end), INT32_MIN, INT32_MAX)) {
+                api_error(res, 422, "invalid_value", "%s", status_message());
+                return false;
+            }
+            j->edges[2 * e + side] = (int32_t)id;
+        }
     }
     return true;
 }
@@ -211,16 +221,11 @@ static void run_inductive(struct pool_job *pj)
     struct gcn_cache *cache = NULL;
     enum status s = graph_from_arrays(&g, NULL, j->nnodes, j->nfeatures, j->rowptr, j->col, j->val,
                                       j->edges, j->nedges, "request");
-    if (s == STATUS_RANGE || s == STATUS_FORMAT || s == STATUS_SHAPE) {
-        api_error(j->res, 422, "invalid_value", "graph: %s", status_message());
-        return;
-    }
     if (!s)
         s = gcn_cache_create(&cache, j->gm->gcn, g);
     graph_free(g);
-    if (s) {
-        api_error(j->res, s == STATUS_NOMEM ? 503 : 500, s == STATUS_NOMEM ? "out_of_memory" : "internal",
-                  "%s", status_message());
+    if (s) { /* a graph that does not hold together is the request's: 422 */
+        api_error_status(j->res, s, "graph: %s", status_message());
         return;
     }
     if (!j->nodes) { /* no list: every node of the request graph */
@@ -232,15 +237,15 @@ static void run_inductive(struct pool_job *pj)
     if (j->nodes)
         classify(j->res, j->gm->name, "request", cache, j->nodes, j->nquery);
     else
-        api_error(j->res, 503, "out_of_memory", "no memory for the node list");
+        api_error_status(j->res, STATUS_NOMEM, "no memory for the node list");
     gcn_cache_free(cache);
 }
 
 static void on_done(struct pool_job *pj)
 {
     struct graph_job *j = (struct graph_job *)pj;
-    if (pj->status == STATUS_CANCELLED)
-        api_error(j->res, 503, "shutting_down", "%s", pj->message);
+    if (pj->status != STATUS_OK) /* cancelled at shutdown before it ran */
+        api_error_status(j->res, pj->status, "%s", pj->message);
     const struct api_request *req = j->req;
     graph_job_free(j);
     req->resume(req->resume_token);
@@ -253,7 +258,10 @@ enum api_result api_graph_classify(struct app *app, const struct api_route *rout
     if (!api_content_type_is(req, "application/json"))
         return api_error(res, 415, "unsupported_media_type", "Content-Type must be application/json");
     struct json *doc = NULL;
-    if (json_parse(&doc, (const char *)req->body, req->body_len))
+    enum status ps = json_parse(&doc, (const char *)req->body, req->body_len);
+    if (ps == STATUS_NOMEM)
+        return api_error_status(res, ps, "%s", status_message());
+    if (ps)
         return api_error(res, 400, "bad_json", "%s", status_message());
     enum api_result ret = API_DONE;
     struct graph_job *j = NULL;
@@ -301,7 +309,7 @@ enum api_result api_graph_classify(struct app *app, const struct api_route *rout
     }
     j = calloc(1, sizeof *j);
     if (!j) {
-        api_error(res, 503, "out_of_memory", "no memory for the graph");
+        api_error_status(res, STATUS_NOMEM, "no memory for the graph");
         goto done;
     }
     j->gm = gm;
@@ -319,10 +327,10 @@ enum api_result api_graph_classify(struct app *app, const struct api_route *rout
         ret = API_PENDING;
         goto done;
     }
-    api_error(res, 503, s == STATUS_RANGE ? "queue_full" : "shutting_down",
-              s == STATUS_RANGE ? "the work queue is full; retry shortly"
-                                : "the daemon is shutting down");
-    api_add_header(res, "Retry-After", "1");
+    if (s == STATUS_BUSY)
+        api_error_status(res, s, "the work queue is full; retry shortly");
+    else
+        api_error_status(res, s, "the daemon is shutting down");
 done:
     if (j)
         graph_job_free(j);

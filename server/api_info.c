@@ -21,9 +21,7 @@ static enum api_result send_json(struct api_response *res, int status, struct js
     size_t len;
     char *body = json_writer_finish(w, &len);
     if (!body) {
-        api_error(res, 503, "out_of_memory", "no memory for the answer");
-        api_add_header(res, "Retry-After", "1");
-        return API_DONE;
+        return api_error_status(res, STATUS_NOMEM, "no memory for the answer");
     }
     api_set_body(res, status, "application/json", body, len);
     return API_DONE;
@@ -38,7 +36,7 @@ enum api_result api_healthz(struct app *app, const struct api_route *route,
     json_object_begin(&w);
     json_kv_string(&w, "status", "ok");
     json_kv_string(&w, "version", INSPECTD_VERSION);
-    json_kv_number(&w, "uptime_s", (float)(app_now() - app->t_start)); /* float: short text */
+    json_kv_number(&w, "uptime_s", (float)(clock_now() - app->t_start)); /* float: short text */
     json_object_end(&w);
     return send_json(res, 200, &w);
 }
@@ -61,9 +59,7 @@ enum api_result api_readyz(struct app *app, const struct api_route *route,
     (void)route, (void)req;
     const char *why = not_ready(app);
     if (why) {
-        api_error(res, 503, "not_ready", "%s", why);
-        api_add_header(res, "Retry-After", "1");
-        return API_DONE;
+        return api_error(res, 503, "not_ready", "%s", why);
     }
     struct json_writer w;
     json_writer_init(&w);
@@ -250,7 +246,7 @@ enum api_result api_metrics(struct app *app, const struct api_route *route,
         .models_anogan = app->models ? app->models->nanogan : 0,
         .models_gcn = app->models ? app->models->ngcn : 0,
         .ready = not_ready(app) == NULL,
-        .uptime_s = app_now() - app->t_start,
+        .uptime_s = clock_now() - app->t_start,
         .blas_kernels = ops_blas_core(),
         .small_kernels = cpu_isa_name(cpu_isa()),
         .precision = ops_precision_name(ops_get_precision()),
@@ -258,9 +254,7 @@ enum api_result api_metrics(struct app *app, const struct api_route *route,
     size_t len;
     char *text = metrics_render(app->metrics, &g, &len);
     if (!text) {
-        api_error(res, 503, "out_of_memory", "no memory for the metrics");
-        api_add_header(res, "Retry-After", "1");
-        return API_DONE;
+        return api_error_status(res, STATUS_NOMEM, "no memory for the metrics");
     }
     api_set_body(res, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
     return API_DONE;

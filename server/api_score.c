@@ -40,10 +40,7 @@ static void job_free(struct score_job *j)
 
 static enum api_result refuse(struct api_response *res, const struct api_fail *f)
 {
-    api_error(res, f->status, f->code, "%s", f->message);
-    if (f->status == 503)
-        api_add_header(res, "Retry-After", "1");
-    return API_DONE;
+    return api_error(res, f->status, f->code, "%s", f->message);
 }
 
 /* The answer for a finished job, into j->res. */
@@ -53,22 +50,15 @@ static void answer(struct score_job *j)
     const struct pool_job *pj = &j->pj;
     const struct anogan *m = j->sr.model;
     if (pj->status != STATUS_OK) {
-        if (pj->status == STATUS_CANCELLED) {
-            api_error(res, 503, "shutting_down", "%s", pj->message);
-            api_add_header(res, "Retry-After", "1");
-        } else if (pj->status == STATUS_NOMEM) {
-            api_error(res, 503, "out_of_memory", "%s", pj->message);
-            api_add_header(res, "Retry-After", "1");
-        } else if (pj->status == STATUS_UNSUPPORTED) {
-            api_error(res, 422, "invalid_value", "%s", pj->message);
-        } else {
+        if (api_http_status(pj->status, NULL) == 500)
             api_error(res, 500, "internal", "search failed: %s", pj->message);
-        }
+        else /* no memory, shutting down, a search the model cannot run */
+            api_error_status(res, pj->status, "%s", pj->message);
         return;
     }
     size_t isize = anogan_image_size(m);
     bool want_pngs = j->sr.reconstruction || j->sr.anomaly_map;
-    double elapsed = (app_now() - j->t0) * 1e3;
+    double elapsed = (clock_now() - j->t0) * 1e3;
     struct json_writer w;
     json_writer_init(&w);
     json_object_begin(&w);
@@ -106,16 +96,15 @@ static void answer(struct score_job *j)
                                 j->width[0], j->height[0], j->sr.reconstruction,
                                 j->sr.anomaly_map);
     }
-    json_kv_number(&w, "elapsed_ms", (float)((app_now() - j->t0) * 1e3));
+    json_kv_number(&w, "elapsed_ms", (float)((clock_now() - j->t0) * 1e3));
     json_object_end(&w);
     size_t len;
     char *body = ok ? json_writer_finish(&w, &len) : NULL;
     if (!ok)
         json_writer_discard(&w);
     if (!body) {
-        api_error(res, 503, "out_of_memory", "no memory to build the answer: %s",
-                  status_message());
-        api_add_header(res, "Retry-After", "1");
+        api_error_status(res, STATUS_NOMEM, "no memory to build the answer: %s",
+                         status_message());
         return;
     }
     api_set_body(res, 200, "application/json", body, len);
@@ -137,11 +126,9 @@ static enum api_result score_common(struct app *app, const struct api_request *r
 {
     struct score_job *j = calloc(1, sizeof *j);
     if (!j) {
-        api_error(res, 503, "out_of_memory", "no memory for the request");
-        api_add_header(res, "Retry-After", "1");
-        return API_DONE;
+        return api_error_status(res, STATUS_NOMEM, "no memory for the request");
     }
-    j->t0 = app_now();
+    j->t0 = clock_now();
     struct api_fail f;
     if (!score_parse(&j->sr, &f, app->cfg, app->models, req, batch)) {
         job_free(j);
@@ -160,15 +147,18 @@ static enum api_result score_common(struct app *app, const struct api_request *r
     if (!j->width || !j->height || !j->x || !j->seeds || !j->results ||
         ((j->sr.reconstruction || j->sr.anomaly_map) && !j->recon)) {
         job_free(j);
-        api_error(res, 503, "out_of_memory", "no memory for the request");
-        api_add_header(res, "Retry-After", "1");
-        return API_DONE;
+        return api_error_status(res, STATUS_NOMEM, "no memory for the request");
     }
     for (int i = 0; i < n; i++) {
         const struct image *img = &j->sr.images[i];
         j->width[i] = img->width;
         j->height[i] = img->height;
-        anogan_preprocess(m, img, j->x + (size_t)i * isize);
+        enum status s = anogan_preprocess(m, img, j->x + (size_t)i * isize);
+        if (s != STATUS_OK) {
+            api_error_status(res, s, "%s", status_message());
+            job_free(j);
+            return API_DONE;
+        }
         j->seeds[i] = j->sr.seed; /* each image scores as it would alone */
     }
     /* The decoded pixels are no longer needed; only their sizes are. */
@@ -196,13 +186,10 @@ static enum api_result score_common(struct app *app, const struct api_request *r
     if (s == STATUS_OK)
         return API_PENDING;
     job_free(j);
-    if (s == STATUS_RANGE)
-        api_error(res, 503, "queue_full", "the search queue is full (%d waiting); retry shortly",
-                  pool_capacity(app->pool));
-    else
-        api_error(res, 503, "shutting_down", "the daemon is shutting down");
-    api_add_header(res, "Retry-After", "1");
-    return API_DONE;
+    if (s == STATUS_BUSY)
+        return api_error_status(res, s, "the search queue is full (%d waiting); retry shortly",
+                                pool_capacity(app->pool));
+    return api_error_status(res, s, "the daemon is shutting down");
 }
 
 enum api_result api_score(struct app *app, const struct api_route *route,

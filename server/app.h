@@ -6,6 +6,7 @@
 
 #include <stdatomic.h>
 
+#include "clock.h" /* the handlers time requests with clock_now() */
 #include "config.h"
 
 struct models;
@@ -19,11 +20,8 @@ struct app {
     struct pool *pool;
     struct metrics *metrics;
     struct http_server *http; /* NULL in tests that call handlers directly */
-    double t_start;           /* monotonic seconds at start-up */
+    double t_start;           /* clock_now() at start-up */
     atomic_int shutting_down;
 };
-
-/* Monotonic clock in seconds. */
-double app_now(void);
 
 #endif

@@ -24,7 +24,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "metrics.h"
+#include "parse.h"
 
 struct http_server {
     struct MHD_Daemon *daemon;
@@ -59,13 +61,6 @@ struct req_state {
     struct api_request req;
     struct api_response res;
 };
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 bool http_bearer_ok(const char *header, const char *key)
 {
@@ -208,20 +203,22 @@ static bool first_call(struct http_server *s, struct req_state *r, const char *u
     }
     const char *cl =
         MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    if (cl && r->route->body) {
-        char *end;
-        unsigned long long n = strtoull(cl, &end, 10);
+    /* libmicrohttpd answers a malformed Content-Length itself; one that still does not parse
+     * counts as unannounced: the body is streamed under the cap like a chunked one. */
+    uint64_t n;
+    if (cl && r->route->body && parse_u64(&n, "Content-Length", cl) == STATUS_OK) {
         if (n > s->max_body) {
             char msg[128];
-            snprintf(msg, sizeof msg, "request body of %llu bytes is over the limit of %zu", n,
-                     s->max_body);
+            snprintf(msg, sizeof msg, "request body of %llu bytes is over the limit of %zu",
+                     (unsigned long long)n, s->max_body);
             *ret = send_error(r, 413, "body_too_large", msg);
             return true;
         }
         if (n > 0) {
             r->body = malloc((size_t)n + 1);
             if (!r->body) {
-                *ret = send_error(r, 503, "out_of_memory", "no memory for the request body");
+                api_error_status(&r->res, STATUS_NOMEM, "no memory for the request body");
+                *ret = send_response(r);
                 return true;
             }
             r->cap = (size_t)n + 1;
@@ -234,7 +231,7 @@ static bool first_call(struct http_server *s, struct req_state *r, const char *u
 /* Appends a body chunk under the cap. False when the connection should be dropped. */
 static bool take_body(struct http_server *s, struct req_state *r, const char *data, size_t n)
 {
-    if (now_s() - r->t0 > s->body_deadline_s)
+    if (clock_now() - r->t0 > s->body_deadline_s)
         return false; /* a trickling client: drop it */
     if (r->drain || r->too_large) {
         r->drained += n;
@@ -318,7 +315,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
             return MHD_NO;
         r->srv = s;
         r->conn = conn;
-        r->t0 = now_s();
+        r->t0 = clock_now();
         r->route_index = -1;
         snprintf(r->method, sizeof r->method, "%s", method);
         snprintf(r->path, sizeof r->path, "%s", url);
@@ -350,7 +347,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     if (!r)
         return;
     *req_cls = NULL;
-    double dt = now_s() - r->t0;
+    double dt = clock_now() - r->t0;
     if (s->metrics)
         metrics_request(s->metrics, r->route_index, r->status_sent, dt);
     if (s->log) {
@@ -416,7 +413,11 @@ enum status http_start(struct http_server **out, const struct http_options *o,
     if (o->api_key)
         snprintf(s->api_key, sizeof s->api_key, "%s", o->api_key);
     pthread_mutex_init(&s->lock, NULL);
-    pthread_cond_init(&s->idle, NULL);
+    pthread_condattr_t ca; /* http_wait_idle's deadline is on the monotonic clock */
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->idle, &ca);
+    pthread_condattr_destroy(&ca);
     *out = s; /* before the threads start: handlers may read the caller's copy */
     s->daemon = MHD_start_daemon(
         flags, (uint16_t)o->port, NULL, NULL, on_access, s, MHD_OPTION_NOTIFY_COMPLETED,
@@ -463,10 +464,7 @@ int http_in_flight(struct http_server *s)
 bool http_wait_idle(struct http_server *s, int timeout_ms)
 {
     struct timespec dl;
-    clock_gettime(CLOCK_REALTIME, &dl);
-    long long ns = dl.tv_nsec + (long long)timeout_ms * 1000000LL;
-    dl.tv_sec += (time_t)(ns / 1000000000LL);
-    dl.tv_nsec = (long)(ns % 1000000000LL);
+    clock_deadline(&dl, timeout_ms / 1e3);
     pthread_mutex_lock(&s->lock);
     while (s->in_flight > 0)
         if (pthread_cond_timedwait(&s->idle, &s->lock, &dl))

@@ -1,9 +1,10 @@
-/* json: reading request bodies and writing responses.
+/* json: reading request bodies, and (through core/json_write.h) writing responses.
  *
  * Reading wraps cJSON (this is the only server file that includes it) behind a small read-only
  * view: typed getters that return NULL/false for absent or mistyped values, so handlers can
- * answer precise errors. Writing is a streaming writer into one growable buffer (no tree), with
- * strings escaped per RFC 8259 and base64 written straight into the output. */
+ * answer precise errors. Writing is core's streaming writer (json_write.h), the one the command
+ * line and the safetensors writer use too; this header includes it so handlers need one
+ * include. */
 #ifndef INSPECTD_JSON_H
 #define INSPECTD_JSON_H
 
@@ -11,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "json_write.h"
 #include "status.h"
 
 /* ---- reading ---- */
@@ -43,47 +45,6 @@ const struct json *json_next(const struct json *j);
 /* Key of an object member (NULL for array elements). */
 const char *json_key(const struct json *j);
 
-/* ---- writing ---- */
-
-#define JSON_WRITER_DEPTH 32
-
-struct json_writer {
-    char *buf;
-    size_t len, cap;
-    bool failed; /* an allocation failed; json_writer_finish returns NULL */
-    int depth;
-    bool first[JSON_WRITER_DEPTH]; /* no element written yet at this depth */
-    bool after_key;
-};
-
-void json_writer_init(struct json_writer *w);
-void json_object_begin(struct json_writer *w);
-void json_object_end(struct json_writer *w);
-void json_array_begin(struct json_writer *w);
-void json_array_end(struct json_writer *w);
-void json_key_put(struct json_writer *w, const char *key);
-void json_string_put(struct json_writer *w, const char *s);
-/* Non-finite numbers are written as null (JSON has no NaN). A float-valued double is written
- * with the fewest digits that read back as the same float. */
-void json_number_put(struct json_writer *w, double v);
-void json_int_put(struct json_writer *w, long long v);
-void json_bool_put(struct json_writer *w, bool v);
-void json_null_put(struct json_writer *w);
-/* A string holding the standard base64 (RFC 4648, padded) of len bytes. */
-void json_base64_put(struct json_writer *w, const uint8_t *bytes, size_t len);
-/* Appends already-formatted JSON text verbatim (must be a valid value). */
-void json_raw_put(struct json_writer *w, const char *text, size_t len);
-
-/* key + value shorthands */
-void json_kv_string(struct json_writer *w, const char *key, const char *s);
-void json_kv_number(struct json_writer *w, const char *key, double v);
-void json_kv_int(struct json_writer *w, const char *key, long long v);
-void json_kv_bool(struct json_writer *w, const char *key, bool v);
-
-/* Ends writing: the NUL-terminated text (malloc'd, caller frees) and its length, or NULL if an
- * allocation failed (the buffer is freed either way). */
-char *json_writer_finish(struct json_writer *w, size_t *len);
-/* Discards the buffer. */
-void json_writer_discard(struct json_writer *w);
+/* ---- writing: core/json_write.h, the writer every layer uses ---- */
 
 #endif

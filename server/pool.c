@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "metrics.h"
 
 struct worker_ctx {
@@ -42,13 +43,6 @@ struct pool {
     struct metrics *metrics;
     struct worker *workers;
 };
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 static bool compatible(const struct pool_job *a, const struct pool_job *b)
 {
@@ -152,10 +146,10 @@ static void run_group(struct worker *w, struct pool_job **group, int njobs)
                 img = 0;
             }
         }
-        double t0 = now_ms();
+        double t0 = clock_now() * 1e3;
         enum status s = detect_score(ctx, w->x, B, w->seeds, &group[first_job]->search, w->res,
                                      want_recon ? w->recon : NULL, NULL, &p->cancel);
-        double dt = now_ms() - t0;
+        double dt = clock_now() * 1e3 - t0;
         long long iters = 0;
         /* Scatter back. */
         int sj = first_job, si = first_img;
@@ -215,10 +209,7 @@ static void *worker_main(void *arg)
                 /* Wait for company only when no other worker is free to take the next job. */
                 if (images < limit && p->batch_wait_ms > 0 && idle == 0) {
                     struct timespec dl;
-                    clock_gettime(CLOCK_MONOTONIC, &dl);
-                    long long ns = dl.tv_nsec + (long long)p->batch_wait_ms * 1000000LL;
-                    dl.tv_sec += (time_t)(ns / 1000000000LL);
-                    dl.tv_nsec = (long)(ns % 1000000000LL);
+                    clock_deadline(&dl, p->batch_wait_ms / 1e3);
                     while (images < p->max_batch && !p->stopping) {
                         int rc = pthread_cond_timedwait(&p->wake, &p->lock, &dl);
                         collect(p, group, &njobs, &images, p->max_batch);
@@ -230,7 +221,7 @@ static void *worker_main(void *arg)
         }
         pthread_mutex_unlock(&p->lock);
 
-        double t0 = now_ms();
+        double t0 = clock_now() * 1e3;
         for (int i = 0; i < njobs; i++) {
             struct pool_job *g = group ? group[i] : j;
             g->wait_ms = t0 - g->t_queued;
@@ -248,7 +239,7 @@ static void *worker_main(void *arg)
         } else {
             run_group(w, group, njobs);
         }
-        double t1 = now_ms();
+        double t1 = clock_now() * 1e3;
         for (int i = 0; i < njobs; i++) {
             struct pool_job *g = group ? group[i] : j;
             g->run_ms = t1 - t0;
@@ -329,13 +320,13 @@ enum status pool_submit(struct pool *p, struct pool_job *job)
     job->message[0] = 0;
     job->batch = 0;
     job->next = NULL;
-    job->t_queued = now_ms();
+    job->t_queued = clock_now() * 1e3;
     pthread_mutex_lock(&p->lock);
     enum status s = STATUS_OK;
     if (p->stopping || __atomic_load_n(&p->cancel, __ATOMIC_RELAXED))
         s = STATUS_CANCELLED;
     else if (p->depth >= p->capacity)
-        s = STATUS_RANGE;
+        s = STATUS_BUSY;
     if (s == STATUS_OK) {
         if (p->tail)
             p->tail->next = job;
@@ -347,7 +338,7 @@ enum status pool_submit(struct pool *p, struct pool_job *job)
         pthread_cond_broadcast(&p->wake);
     }
     pthread_mutex_unlock(&p->lock);
-    if (s == STATUS_RANGE && p->metrics)
+    if (s == STATUS_BUSY && p->metrics)
         metrics_rejected(p->metrics);
     return s;
 }

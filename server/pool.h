@@ -63,7 +63,7 @@ struct pool_options {
 
 /* Starts the workers. metrics may be NULL. *out owned by the caller: pool_free. */
 enum status pool_create(struct pool **out, const struct pool_options *o, struct metrics *m);
-/* Queues a job. STATUS_RANGE when the queue is full, STATUS_CANCELLED when shutting down; the
+/* Queues a job. STATUS_BUSY when the queue is full, STATUS_CANCELLED when shutting down; the
  * job is not queued then and done is never called. */
 enum status pool_submit(struct pool *p, struct pool_job *job);
 /* Stops running searches between steps and fails queued jobs with STATUS_CANCELLED. */

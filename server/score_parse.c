@@ -15,15 +15,38 @@
 #include "models.h"
 #include "parse.h"
 
+static bool vfail(struct api_fail *f, int status, const char *code, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
+static bool vfail(struct api_fail *f, int status, const char *code, const char *fmt, va_list ap)
+{
+    f->status = status;
+    snprintf(f->code, sizeof f->code, "%s", code);
+    vsnprintf(f->message, sizeof f->message, fmt, ap);
+    return false;
+}
+
 static bool fail(struct api_fail *f, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static bool fail(struct api_fail *f, int status, const char *code, const char *fmt, ...)
 {
-    f->status = status;
-    snprintf(f->code, sizeof f->code, "%s", code);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(f->message, sizeof f->message, fmt, ap);
+    vfail(f, status, code, fmt, ap);
+    va_end(ap);
+    return false;
+}
+
+/* A refusal for a core status, with the HTTP status and code of the one mapping
+ * (api_http_status: STATUS_NOMEM is 503 out_of_memory). */
+static bool fail_status(struct api_fail *f, enum status s, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static bool fail_status(struct api_fail *f, enum status s, const char *fmt, ...)
+{
+    const char *code;
+    int status = api_http_status(s, &code);
+    va_list ap;
+    va_start(ap, fmt);
+    vfail(f, status, code, fmt, ap);
     va_end(ap);
     return false;
 }
@@ -197,7 +220,7 @@ static bool image_from_png(struct image *img, struct api_fail *f, const struct s
         return fail(f, 413, "image_too_large", "%s: %s (limits: side %d, pixels %zu)", where,
                     status_message(), cfg->max_side, cfg->max_pixels);
     if (s == STATUS_NOMEM)
-        return fail(f, 503, "out_of_memory", "%s: no memory to decode the image", where);
+        return fail_status(f, s, "%s: no memory to decode the image", where);
     return fail(f, 400, "bad_png", "%s: %s", where, status_message());
 }
 
@@ -214,7 +237,7 @@ static bool image_from_base64(struct image *img, struct api_fail *f,
     size_t len = strlen(text);
     uint8_t *bytes = malloc(base64_decoded_max(len) + 1);
     if (!bytes)
-        return fail(f, 503, "out_of_memory", "%s: no memory to decode base64", where);
+        return fail_status(f, STATUS_NOMEM, "%s: no memory to decode base64", where);
     size_t n = 0;
     bool ok = base64_decode(bytes, &n, text, len);
     if (!ok)
@@ -252,7 +275,7 @@ static bool image_from_pixels(struct image *img, struct api_fail *f,
                     "%s: pixels has %zu values, expected width*height*channels = %zu", where, have,
                     want);
     if (image_alloc(img, w, h, c) != STATUS_OK)
-        return fail(f, 503, "out_of_memory", "%s: no memory for the image", where);
+        return fail_status(f, STATUS_NOMEM, "%s: no memory for the image", where);
     size_t k = 0;
     for (const struct json *p = json_first(pix); p; p = json_next(p), k++) {
         double v = json_number(p);
@@ -319,7 +342,10 @@ static bool parse_json_body(struct score_request *out, struct api_fail *f,
                             const struct api_request *req, bool batch, struct options *o)
 {
     struct json *doc = NULL;
-    if (json_parse(&doc, (const char *)req->body, req->body_len) != STATUS_OK)
+    enum status s = json_parse(&doc, (const char *)req->body, req->body_len);
+    if (s == STATUS_NOMEM)
+        return fail_status(f, s, "%s", status_message());
+    if (s != STATUS_OK)
         return fail(f, 400, "bad_json", "%s", status_message());
     bool ok = false;
     if (!json_is_object(doc)) {
@@ -349,7 +375,7 @@ static bool parse_json_body(struct score_request *out, struct api_fail *f,
     out->n = batch ? (int)json_size(list) : 1;
     out->images = calloc((size_t)out->n, sizeof *out->images);
     if (!out->images) {
-        fail(f, 503, "out_of_memory", "no memory for the images");
+        fail_status(f, STATUS_NOMEM, "no memory for the images");
         goto done;
     }
     const struct json *item = batch ? json_first(list) : list;
@@ -389,7 +415,7 @@ bool score_parse(struct score_request *out, struct api_fail *f, const struct ser
             goto done;
         out->images = calloc(1, sizeof *out->images);
         if (!out->images) {
-            fail(f, 503, "out_of_memory", "no memory for the image");
+            fail_status(f, STATUS_NOMEM, "no memory for the image");
             goto done;
         }
         out->n = 1;

@@ -26,18 +26,14 @@ static const float *tensor(const char *name, size_t numel)
     return t->data;
 }
 
-/* Loads the golden file once per test; returns 0 (and prints why) when it is absent. */
-static int setup_golden(void)
+/* Loads the golden file once per test (the "golden" TCase, which tu_main runs only when the file
+ * is there). */
+static void setup_golden(void)
 {
-    const char *path = tu_shared_path(GOLDEN);
-    if (!path) {
-        printf("SKIP: %s not found (set INSPECTD_SHARED)\n", GOLDEN);
-        return 0;
-    }
+    const char *path = tu_shared_need(GOLDEN);
     ck_assert_int_eq(safetensors_load(&golden, path), STATUS_OK);
     enum status s = anogan_load(&model, path);
     ck_assert_msg(s == STATUS_OK, "anogan_load: %s", status_message());
-    return 1;
 }
 
 static void teardown_golden(void)
@@ -76,8 +72,7 @@ static void check_close(const char *what, const float *got, const float *want, s
 
 START_TEST(test_seed_defaults_without_metadata)
 {
-    if (!setup_golden())
-        return;
+    setup_golden();
     /* the golden file has metadata keys, but none of ours: the seed's values apply */
     ck_assert_int_eq(model->cfg.zdim, 20);
     ck_assert_int_eq(model->cfg.width, 64);
@@ -94,8 +89,7 @@ END_TEST
 
 START_TEST(test_golden_forward)
 {
-    if (!setup_golden())
-        return;
+    setup_golden();
     const int B = 4;
     const float *z0 = tensor("in.z0", 4 * 20);
     struct anogan_ctx *c = anogan_ctx_create(model, B);
@@ -126,8 +120,7 @@ END_TEST
 
 START_TEST(test_golden_score_and_gradient)
 {
-    if (!setup_golden())
-        return;
+    setup_golden();
     const int B = 4;
     const float *x = tensor("in.x", B * 4096), *z0 = tensor("in.z0", B * 20);
     struct anogan_ctx *c = anogan_ctx_create(model, B);
@@ -152,8 +145,7 @@ END_TEST
 
 START_TEST(test_golden_ten_adam_steps)
 {
-    if (!setup_golden())
-        return;
+    setup_golden();
     const int B = 4;
     const float *x = tensor("in.x", B * 4096);
     float z[80];
@@ -183,8 +175,7 @@ END_TEST
 
 START_TEST(test_bf16_scores_within_tolerance)
 {
-    if (!setup_golden())
-        return;
+    setup_golden();
     if (ops_set_precision(OPS_PRECISION_BF16)) {
         printf("SKIP: bf16: %s\n", status_message());
         teardown_golden();
@@ -230,8 +221,7 @@ END_TEST
  * per-image seeds). */
 START_TEST(test_batch_independence)
 {
-    if (!setup_golden())
-        return;
+    setup_golden();
     const float *x = tensor("in.x", 4 * 4096);
     struct anogan_ctx *c = anogan_ctx_create(model, 4);
     struct anogan_search s = anogan_search_seed();
@@ -259,8 +249,7 @@ END_TEST
 
 START_TEST(test_early_stopping_stops)
 {
-    if (!setup_golden())
-        return;
+    setup_golden();
     const float *x = tensor("in.x", 4 * 4096);
     struct anogan_ctx *c = anogan_ctx_create(model, 4);
     struct anogan_search s = anogan_search_seed();
@@ -401,22 +390,26 @@ END_TEST
 static Suite *suite(void)
 {
     Suite *s = suite_create("anogan");
+    TCase *gold = tcase_create("golden");
+    tcase_set_timeout(gold, 600);
+    tu_needs_shared(gold, GOLDEN, NULL);
+    tcase_add_test(gold, test_seed_defaults_without_metadata);
+    tcase_add_test(gold, test_golden_forward);
+    tcase_add_test(gold, test_golden_score_and_gradient);
+    tcase_add_test(gold, test_golden_ten_adam_steps);
+    tcase_add_test(gold, test_batch_independence);
+    tcase_add_test(gold, test_bf16_scores_within_tolerance);
+    tcase_add_test(gold, test_early_stopping_stops);
+    suite_add_tcase(s, gold);
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 600);
-    tcase_add_test(tc, test_seed_defaults_without_metadata);
-    tcase_add_test(tc, test_golden_forward);
-    tcase_add_test(tc, test_golden_score_and_gradient);
-    tcase_add_test(tc, test_golden_ten_adam_steps);
-    tcase_add_test(tc, test_batch_independence);
-    tcase_add_test(tc, test_bf16_scores_within_tolerance);
-    tcase_add_test(tc, test_early_stopping_stops);
     tcase_add_test(tc, test_save_load_roundtrip);
     tcase_add_test(tc, test_bad_model_files);
     suite_add_tcase(s, tc);
     return s;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-    return tu_run(suite());
+    return tu_main(suite(), argc, argv);
 }

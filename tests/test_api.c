@@ -1,10 +1,12 @@
-/* test_api: the daemon's request and answer handling without sockets: base64, the JSON reader
- * and writer, the settings' defaults, the bearer check, the route table, score_parse against every
- * refusal it promises (status and code), and the reconstruction / anomaly-map PNGs. */
+/* test_api: the daemon's request and answer handling without sockets: the status -> HTTP mapping
+ * and Retry-After, base64, the JSON reader and writer, the settings' defaults, the bearer check,
+ * the route table, score_parse against every refusal it promises (status and code), and the
+ * reconstruction / anomaly-map PNGs. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "api.h"
 #include "base64.h"
@@ -14,6 +16,69 @@
 #include "models.h"
 #include "score.h"
 #include "testutil.h"
+
+/* ---- errors: the one status mapping, Retry-After ---- */
+
+static const char *header(const struct api_response *res, const char *name, int *count)
+{
+    const char *v = NULL;
+    *count = 0;
+    for (int i = 0; i < res->nheaders; i++)
+        if (!strcasecmp(res->headers[i].name, name)) /* names are case-insensitive */
+            v = res->headers[i].value, ++*count;
+    return v;
+}
+
+START_TEST(status_mapping)
+{
+    static const struct {
+        enum status s;
+        int http;
+        const char *code;
+    } want[] = {
+        {STATUS_NOMEM, 503, "out_of_memory"}, {STATUS_BUSY, 503, "queue_full"},
+        {STATUS_CANCELLED, 503, "shutting_down"}, {STATUS_RANGE, 422, "invalid_value"},
+        {STATUS_FORMAT, 422, "invalid_value"}, {STATUS_SHAPE, 422, "invalid_value"},
+        {STATUS_UNSUPPORTED, 422, "invalid_value"}, {STATUS_NOT_FOUND, 404, "not_found"},
+        {STATUS_IO, 500, "internal"}, {STATUS_NUMERIC, 500, "internal"},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        const char *code = NULL;
+        ck_assert_int_eq(api_http_status(want[i].s, &code), want[i].http);
+        ck_assert_str_eq(code, want[i].code);
+        struct api_response res = {0};
+        ck_assert_int_eq(api_error_status(&res, want[i].s, "why %d", 7), API_DONE);
+        ck_assert_int_eq(res.status, want[i].http);
+        ck_assert_ptr_nonnull(strstr((const char *)res.body, want[i].code));
+        ck_assert_ptr_nonnull(strstr((const char *)res.body, "why 7"));
+        /* every 503, and only a 503, says when to come back, once */
+        int n;
+        const char *retry = header(&res, "Retry-After", &n);
+        if (want[i].http == 503) {
+            ck_assert_int_eq(n, 1);
+            ck_assert_str_eq(retry, "1");
+        } else {
+            ck_assert_int_eq(n, 0);
+        }
+        free(res.body);
+    }
+}
+END_TEST
+
+START_TEST(headers_replace_by_name)
+{
+    struct api_response res = {0};
+    api_error(&res, 503, "not_ready", "no model");
+    api_add_header(&res, "retry-after", "5"); /* a handler that knows better replaces it */
+    int n;
+    ck_assert_str_eq(header(&res, "Retry-After", &n), "5");
+    ck_assert_int_eq(n, 1);
+    ck_assert_int_eq(res.nheaders, 1);
+    api_error(&res, 400, "bad_json", "x"); /* a new error starts its headers afresh */
+    ck_assert_int_eq(res.nheaders, 0);
+    free(res.body);
+}
+END_TEST
 
 /* ---- base64 ---- */
 
@@ -537,6 +602,8 @@ static Suite *suite(void)
 {
     Suite *s = suite_create("api");
     TCase *t = tcase_create("codecs");
+    tcase_add_test(t, status_mapping);
+    tcase_add_test(t, headers_replace_by_name);
     tcase_add_test(t, base64_round_trip);
     tcase_add_test(t, base64_rejects);
     tcase_add_test(t, json_reader);
@@ -556,7 +623,7 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-    return tu_run(suite());
+    return tu_main(suite(), argc, argv);
 }

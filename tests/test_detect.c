@@ -256,7 +256,7 @@ START_TEST(test_bank_shape_checked)
 }
 END_TEST
 
-int main(void)
+int main(int argc, char **argv)
 {
     ops_set_threads(2);
     Suite *s = suite_create("detect");
@@ -267,5 +267,5 @@ int main(void)
     tcase_add_test(t, test_anogan_only_model_unchanged);
     tcase_add_test(t, test_bank_shape_checked);
     suite_add_tcase(s, t);
-    return tu_run(s);
+    return tu_main(s, argc, argv);
 }

@@ -240,7 +240,7 @@ START_TEST(test_encoder_start)
 }
 END_TEST
 
-int main(void)
+int main(int argc, char **argv)
 {
     Suite *s = suite_create("encoder");
     TCase *tc = tcase_create("core");
@@ -250,5 +250,5 @@ int main(void)
     tcase_add_test(tc, test_izif_finite_differences);
     tcase_add_test(tc, test_encoder_start);
     suite_add_tcase(s, tc);
-    return tu_run(s);
+    return tu_main(s, argc, argv);
 }

@@ -123,23 +123,32 @@ START_TEST(errors)
 }
 END_TEST
 
-int main(void)
+/* The scratch folder, made once before the tests (in the runner, not in each test's fork). */
+static void make_dir(void)
 {
     if (!mkdtemp(dir)) {
         perror("mkdtemp");
-        return 1;
+        abort();
     }
+}
+
+static void remove_dir(void)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
+}
+
+int main(int argc, char **argv)
+{
     Suite *s = suite_create("file");
     TCase *tc = tcase_create("read_all");
+    tcase_add_unchecked_fixture(tc, make_dir, remove_dir);
     tcase_add_test(tc, reads_whole_file);
     tcase_add_test(tc, empty_file);
     tcase_add_test(tc, reads_pipe);
     tcase_add_test(tc, errors);
     suite_add_tcase(s, tc);
-    int rc = tu_run(s);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", dir);
-    return rc;
+    return tu_main(s, argc, argv);
 }

@@ -1,7 +1,8 @@
 /* test_gcn: core/gcn.h.
  *  - kernels: each fast product against its naive twin, on one thread and on several;
  *  - golden: the forward pass with PyTorch's weights on Cora against PyTorch's hidden layer,
- *    logits and softmax (shared/golden/gcn_cora_random.safetensors, skipped when absent);
+ *    logits and softmax (shared/golden/gcn_cora_random.safetensors; with training on Cora, the
+ *    suite's golden half: test_gcn --golden, SKIP when ../shared is absent);
  *  - backward: gcn_loss_grad against central finite differences on a small random graph, with
  *    dropout (fixed masks) and weight decay on;
  *  - dropout: rate and scale; early stopping and the patience-off path on a small graph;
@@ -195,14 +196,13 @@ END_TEST
 
 /* ---- Golden --------------------------------------------------------------------------------- */
 
+#define GOLDEN_GCN "golden/gcn_cora_random.safetensors"
+#define CORA "datasets/cora"
+#define CORA_FILES CORA "/features.svm", CORA "/edges.tsv" /* what tu_main checks */
+
 START_TEST(test_golden_cora)
 {
-    const char *gold = tu_shared_path("golden/gcn_cora_random.safetensors");
-    const char *dir = tu_shared_path("datasets/cora");
-    if (!gold || !dir) {
-        printf("test_golden_cora: skipped (no ../shared golden file or Cora)\n");
-        return;
-    }
+    const char *gold = tu_shared_need(GOLDEN_GCN), *dir = tu_shared_need(CORA);
     struct safetensors *st = NULL;
     struct graph *g = NULL;
     struct gcn *m = NULL;
@@ -361,11 +361,7 @@ END_TEST
 
 START_TEST(test_train_cora)
 {
-    const char *dir = tu_shared_path("datasets/cora");
-    if (!dir) {
-        printf("test_train_cora: skipped (no ../shared/datasets/cora)\n");
-        return;
-    }
+    const char *dir = tu_shared_need(CORA);
     struct graph *g = NULL;
     struct gcn *m = NULL, *back = NULL;
     struct gcn_train_config cfg;
@@ -481,7 +477,7 @@ START_TEST(test_load_errors)
 }
 END_TEST
 
-int main(void)
+int main(int argc, char **argv)
 {
     Suite *s = suite_create("gcn");
     TCase *k = tcase_create("kernels");
@@ -490,7 +486,10 @@ int main(void)
     tcase_add_test(k, test_dropout);
     suite_add_tcase(s, k);
     TCase *gold = tcase_create("golden");
+    tcase_set_timeout(gold, 600);
+    tu_needs_shared(gold, GOLDEN_GCN, CORA_FILES, NULL);
     tcase_add_test(gold, test_golden_cora);
+    tcase_add_test(gold, test_train_cora);
     suite_add_tcase(s, gold);
     TCase *fd = tcase_create("backward");
     tcase_add_test(fd, test_backward_fd);
@@ -498,11 +497,10 @@ int main(void)
     TCase *tr = tcase_create("train");
     tcase_set_timeout(tr, 600);
     tcase_add_test(tr, test_train_small);
-    tcase_add_test(tr, test_train_cora);
     suite_add_tcase(s, tr);
     TCase *srv = tcase_create("serve");
     tcase_add_test(srv, test_inductive_matches_text);
     tcase_add_test(srv, test_load_errors);
     suite_add_tcase(s, srv);
-    return tu_run(s);
+    return tu_main(s, argc, argv);
 }

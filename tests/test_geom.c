@@ -472,7 +472,7 @@ START_TEST(test_geom_config_checked)
 }
 END_TEST
 
-int main(void)
+int main(int argc, char **argv)
 {
     ops_set_threads(2);
     Suite *s = suite_create("geom");
@@ -494,5 +494,5 @@ int main(void)
     tcase_add_test(c, test_geom_scored_subset);
     tcase_add_test(c, test_geom_config_checked);
     suite_add_tcase(s, c);
-    return tu_run(s);
+    return tu_main(s, argc, argv);
 }

@@ -4,7 +4,8 @@
  *    nodes) with their line numbers;
  *  - every rejection names the file and line; texts are read only up to their length;
  *  - graph_from_arrays builds the same matrices as the text, and rejects bad arrays by name;
- *  - Cora (skipped when ../shared is absent): the sizes its README states, symmetry, row sums;
+ *  - Cora (the golden half, test_graph --golden: SKIP when ../shared is absent): the sizes its
+ *    README states, symmetry, row sums;
  *  - the fuzz seeds (fuzz/corpus/fuzz_graph, all accepted) and regressions (fuzz/regress/
  *    fuzz_graph, parsed without a crash), in the fuzz target's format: texts joined by NULs. */
 #include "graph.h"
@@ -265,11 +266,7 @@ END_TEST
 
 START_TEST(test_cora)
 {
-    const char *dir = tu_shared_path("datasets/cora");
-    if (!dir || !tu_shared_path("datasets/cora/features.svm")) {
-        printf("test_cora: skipped (no ../shared/datasets/cora)\n");
-        return;
-    }
+    const char *dir = tu_shared_need("datasets/cora");
     struct graph *g = NULL;
     struct graph_report rep;
     ck_assert_msg(graph_load(&g, &rep, dir) == STATUS_OK, "%s", status_message());
@@ -363,7 +360,7 @@ START_TEST(test_fuzz_seeds)
 }
 END_TEST
 
-int main(void)
+int main(int argc, char **argv)
 {
     Suite *s = suite_create("graph");
     TCase *t = tcase_create("parse");
@@ -376,7 +373,8 @@ int main(void)
     tcase_add_test(t, test_fuzz_seeds);
     suite_add_tcase(s, t);
     TCase *c = tcase_create("cora");
+    tu_needs_shared(c, "datasets/cora/features.svm", "datasets/cora/edges.tsv", NULL);
     tcase_add_test(c, test_cora);
     suite_add_tcase(s, c);
-    return tu_run(s);
+    return tu_main(s, argc, argv);
 }

@@ -240,11 +240,7 @@ END_TEST
 
 START_TEST(test_mnist)
 {
-    const char *dir = tu_shared_path("datasets/mnist");
-    if (!dir) {
-        printf("skip: ../shared/datasets/mnist not found\n");
-        return;
-    }
+    const char *dir = tu_shared_need("datasets/mnist");
     char img[1024], lab[1024];
     ck_assert_int_eq(idx_find_pair(dir, NULL, img, sizeof img, lab, sizeof lab), STATUS_OK);
     ck_assert_ptr_nonnull(strstr(img, "images-idx3-ubyte.gz"));
@@ -275,13 +271,11 @@ START_TEST(test_mnist)
 }
 END_TEST
 
+#define FASHION "/usr/share/datasets/fashion-mnist"
+
 START_TEST(test_fashion_mnist)
 {
-    const char *dir = "/usr/share/datasets/fashion-mnist";
-    if (access(dir, R_OK) != 0) {
-        printf("skip: %s not installed\n", dir);
-        return;
-    }
+    const char *dir = FASHION; /* tu_main checked it is there */
     static const struct {
         const char *split;
         size_t count;
@@ -332,14 +326,21 @@ static Suite *idx_suite(void)
     tcase_add_test(tc, test_hostile_headers);
     tcase_add_test(tc, test_gzip);
     tcase_add_test(tc, test_load_files);
-    tcase_add_test(tc, test_mnist);
-    tcase_add_test(tc, test_fashion_mnist);
     tcase_add_test(tc, test_fuzz_inputs);
     suite_add_tcase(s, tc);
+    TCase *mnist = tcase_create("mnist");
+    tu_needs_shared(mnist, "datasets/mnist/images-idx3-ubyte.gz", "datasets/mnist/labels-idx1-ubyte.gz",
+                    NULL);
+    tcase_add_test(mnist, test_mnist);
+    suite_add_tcase(s, mnist);
+    TCase *fashion = tcase_create("fashion-mnist");
+    tu_needs_system(fashion, FASHION, NULL);
+    tcase_add_test(fashion, test_fashion_mnist);
+    suite_add_tcase(s, fashion);
     return s;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-    return tu_run(idx_suite());
+    return tu_main(idx_suite(), argc, argv);
 }

@@ -350,14 +350,11 @@ START_TEST(test_resize_values)
 END_TEST
 
 /* The seed's preprocessing of the first 4 MNIST digits must reproduce in.x of the golden file. */
+#define MNIST "datasets/mnist/images-idx3-ubyte.gz"
+#define GOLDEN "golden/anogan_seed_random.safetensors"
 START_TEST(test_resize_golden)
 {
-    const char *mnist = tu_shared_path("datasets/mnist/images-idx3-ubyte.gz");
-    const char *golden = tu_shared_path("golden/anogan_seed_random.safetensors");
-    if (!mnist || !golden) {
-        printf("skip: ../shared mnist or golden file not found\n");
-        return;
-    }
+    const char *mnist = tu_shared_need(MNIST), *golden = tu_shared_need(GOLDEN);
     struct idx x;
     struct safetensors *st = NULL;
     ck_assert_int_eq(idx_load(&x, mnist), STATUS_OK);
@@ -448,14 +445,17 @@ static Suite *image_suite(void)
     tcase_add_test(tc, test_hostile_png);
     tcase_add_test(tc, test_grey);
     tcase_add_test(tc, test_resize_values);
-    tcase_add_test(tc, test_resize_golden);
     tcase_add_test(tc, test_heatmap);
     tcase_add_test(tc, test_fuzz_inputs);
     suite_add_tcase(s, tc);
+    TCase *gold = tcase_create("golden");
+    tu_needs_shared(gold, MNIST, GOLDEN, NULL);
+    tcase_add_test(gold, test_resize_golden);
+    suite_add_tcase(s, gold);
     return s;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-    return tu_run(image_suite());
+    return tu_main(image_suite(), argc, argv);
 }

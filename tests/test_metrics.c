@@ -88,11 +88,11 @@ START_TEST(counts_and_histograms)
 }
 END_TEST
 
-int main(void)
+int main(int argc, char **argv)
 {
     Suite *s = suite_create("metrics");
     TCase *t = tcase_create("metrics");
     tcase_add_test(t, counts_and_histograms);
     suite_add_tcase(s, t);
-    return tu_run(s);
+    return tu_main(s, argc, argv);
 }

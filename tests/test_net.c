@@ -211,7 +211,7 @@ START_TEST(test_too_small_input)
 }
 END_TEST
 
-int main(void)
+int main(int argc, char **argv)
 {
     Suite *s = suite_create("net");
     TCase *tc = tcase_create("core");
@@ -222,5 +222,5 @@ int main(void)
     tcase_add_test(tc, test_eval_batch_independent);
     tcase_add_test(tc, test_too_small_input);
     suite_add_tcase(s, tc);
-    return tu_run(s);
+    return tu_main(s, argc, argv);
 }

@@ -496,11 +496,28 @@ START_TEST(test_precision_names)
 END_TEST
 
 /* The OpenBLAS kernel advice: never over the user's OPENBLAS_CORETYPE, and when given, a core of
- * the CPU's own instruction set. (The restart itself is checked end to end by integration.sh:
- * the daemon's compute line.) */
+ * the CPU's own instruction set. And this binary runs the kernels the daemon runs: tu_main
+ * restarts it as cli/main.c restarts the daemon, so no advice is left unheeded. (The daemon's
+ * own restart is checked end to end by integration.sh: its compute line.) */
 START_TEST(test_blas_core_advice)
 {
-    const char *core = ops_blas_core(), *advice = ops_blas_core_advice();
+    const char *core = ops_blas_core();
+    char line[160];
+    ops_blas_describe(line, sizeof line);
+    printf("kernels of this test binary: %s\n", line);
+    /* the restart's OPENBLAS_CORETYPE is ours, not the user's: ask as if it were not set */
+    char *ours = getenv("INSPECTD_BLAS_FALLBACK") && getenv("OPENBLAS_CORETYPE")
+                     ? strdup(getenv("OPENBLAS_CORETYPE"))
+                     : NULL;
+    if (ours)
+        unsetenv("OPENBLAS_CORETYPE");
+    const char *advice = getenv("OPENBLAS_CORETYPE") ? NULL : ops_blas_core_advice();
+    ck_assert_msg(advice == NULL, "OpenBLAS runs its generic %s kernels where %s would do: the "
+                  "test binary did not restart as the daemon does", core, advice);
+    if (ours)
+        setenv("OPENBLAS_CORETYPE", ours, 1);
+    free(ours);
+    advice = ops_blas_core_advice();
     printf("OpenBLAS core %s, advice %s, CPU %s\n", core, advice ? advice : "(none)",
            cpu_isa_name(cpu_isa_detected()));
     ck_assert(strlen(core) > 0);
@@ -511,8 +528,6 @@ START_TEST(test_blas_core_advice)
     setenv("OPENBLAS_CORETYPE", "Prescott", 1);
     ck_assert_ptr_null(ops_blas_core_advice());
     unsetenv("OPENBLAS_CORETYPE");
-    char line[160];
-    ops_blas_describe(line, sizeof line);
     ck_assert_msg(strstr(line, core) && !strncmp(line, "OpenBLAS", 8), "describe: %s", line);
 }
 END_TEST
@@ -832,7 +847,7 @@ START_TEST(test_threads)
 }
 END_TEST
 
-int main(void)
+int main(int argc, char **argv)
 {
     Suite *s = suite_create("ops");
     TCase *fd = tcase_create("finite_differences");
@@ -865,5 +880,5 @@ int main(void)
     tcase_add_test(val, test_precision_names);
     tcase_add_test(val, test_blas_core_advice);
     suite_add_tcase(s, val);
-    return tu_run(s);
+    return tu_main(s, argc, argv);
 }

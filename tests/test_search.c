@@ -206,7 +206,7 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-    return tu_run(suite());
+    return tu_main(suite(), argc, argv);
 }

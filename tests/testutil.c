@@ -3,9 +3,13 @@
 
 #include <dirent.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
+
+#include "ops.h"
 
 const char *tu_shared_path(const char *rel)
 {
@@ -22,6 +26,13 @@ const char *tu_shared_path(const char *rel)
             return p;
     }
     return NULL;
+}
+
+const char *tu_shared_need(const char *rel)
+{
+    const char *p = tu_shared_path(rel);
+    ck_assert_msg(p != NULL, "%s is not under ../shared (INSPECTD_SHARED)", rel);
+    return p;
 }
 
 const char *tu_source_path(char *buf, size_t len, const char *rel)
@@ -64,12 +75,113 @@ void tu_fill_uniform(float *x, size_t n, uint64_t seed, float scale)
     }
 }
 
-int tu_run(Suite *s)
+/* ---- data from outside the tree ---- */
+
+enum { NEEDS_MAX = 16, NEEDS_FILES = 8 };
+static const char TAG_SHARED[] = "golden", TAG_SYSTEM[] = "system";
+
+static struct {
+    const char *tag; /* TAG_SHARED or TAG_SYSTEM */
+    const char *files[NEEDS_FILES];
+    int nfiles;
+} needs[NEEDS_MAX];
+static int nneeds;
+
+static void mark(TCase *tc, const char *tag, va_list ap)
 {
+    if (nneeds == NEEDS_MAX) {
+        fprintf(stderr, "testutil: more than %d marked TCases\n", NEEDS_MAX);
+        abort();
+    }
+    tcase_set_tags(tc, tag);
+    needs[nneeds].tag = tag;
+    for (const char *f; (f = va_arg(ap, const char *));) {
+        if (needs[nneeds].nfiles == NEEDS_FILES) {
+            fprintf(stderr, "testutil: more than %d files for one TCase\n", NEEDS_FILES);
+            abort();
+        }
+        needs[nneeds].files[needs[nneeds].nfiles++] = f;
+    }
+    nneeds++;
+}
+
+void tu_needs_shared(TCase *tc, ...)
+{
+    va_list ap;
+    va_start(ap, tc);
+    mark(tc, TAG_SHARED, ap);
+    va_end(ap);
+}
+
+void tu_needs_system(TCase *tc, ...)
+{
+    va_list ap;
+    va_start(ap, tc);
+    mark(tc, TAG_SYSTEM, ap);
+    va_end(ap);
+}
+
+/* 0 when every file the TCases tagged `tag` need is there, else the exit status: 77 (skip), or 1
+ * for missing shared files under INSPECTD_REQUIRE_SHARED=1. Prints what is missing. */
+static int check_needs(const char *tag, const char *prog)
+{
+    int missing = 0, marked = 0;
+    for (int i = 0; i < nneeds; i++) {
+        if (needs[i].tag != tag)
+            continue;
+        marked++;
+        for (int k = 0; k < needs[i].nfiles; k++) {
+            const char *f = needs[i].files[k];
+            if (tag == TAG_SHARED ? tu_shared_path(f) != NULL : access(f, R_OK) == 0)
+                continue;
+            printf("%s: needs %s%s, not found%s\n", prog, tag == TAG_SHARED ? "../shared/" : "",
+                   f, tag == TAG_SHARED ? " (the shared folder: INSPECTD_SHARED or ../shared)" : "");
+            missing++;
+        }
+    }
+    if (!marked) {
+        printf("%s: no tests need %s data (CMakeLists.txt and the suite disagree)\n", prog, tag);
+        return EXIT_FAILURE;
+    }
+    if (!missing)
+        return 0;
+    const char *req = getenv("INSPECTD_REQUIRE_SHARED");
+    if (tag == TAG_SHARED && req && !strcmp(req, "1")) {
+        printf("FAIL: INSPECTD_REQUIRE_SHARED=1 (CI): a golden suite may not skip\n");
+        return EXIT_FAILURE;
+    }
+    printf("SKIP: %d file%s missing\n", missing, missing == 1 ? "" : "s");
+    return 77;
+}
+
+int tu_main(Suite *s, int argc, char **argv)
+{
+    ops_blas_reexec(argv); /* returns only when no restart was needed (or possible) */
+    const char *prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+    const char *tag = NULL;
+    if (argc == 2 && !strcmp(argv[1], "--golden"))
+        tag = TAG_SHARED;
+    else if (argc == 2 && !strcmp(argv[1], "--system"))
+        tag = TAG_SYSTEM;
+    else if (argc != 1) {
+        fprintf(stderr, "usage: %s [--golden | --system]\n", prog);
+        return 2;
+    }
+    if (tag) {
+        int rc = check_needs(tag, prog);
+        if (rc)
+            return rc;
+    }
     SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
+    char others[32];
+    snprintf(others, sizeof others, "%s %s", TAG_SHARED, TAG_SYSTEM);
+    srunner_run_tagged(sr, NULL, NULL, tag, tag ? NULL : others, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr), ran = srunner_ntests_run(sr);
     srunner_free(sr);
+    if (ran == 0) { /* a suite made only of marked TCases, run without an argument */
+        printf("%s: every test here needs data from outside the tree (see %s_golden/_system)\n",
+               prog, prog);
+    }
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 

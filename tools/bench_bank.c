@@ -8,21 +8,15 @@
  * G Gaussian clusters (G = 0: plain Gaussian noise, where no distance bound helps the coreset).
  * Scoring figures are the best of several rounds (the machine is shared); the coreset runs once.
  * A developer tool, not a test. */
+#include "args.h"
 #include "bank.h"
+#include "clock.h"
 #include "ops.h"
 #include "rng.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 static float *alloc_floats(size_t n)
 {
@@ -60,9 +54,9 @@ static double time_score(const struct bank *b, const float *q, int B, int rounds
     float *scores = alloc_floats((size_t)B), *work = alloc_floats(bank_work_size(b, B));
     double best = 1e30;
     for (int i = 0; i < rounds; i++) {
-        double t0 = now_s();
+        double t0 = clock_now();
         bank_score(b, q, B, scores, work);
-        double ms = (now_s() - t0) * 1e3;
+        double ms = (clock_now() - t0) * 1e3;
         best = ms < best ? ms : best;
     }
     free(scores);
@@ -84,21 +78,21 @@ int main(int argc, char **argv)
         }
         i++;
         if (!strcmp(a, "--rows"))
-            rows = atoi(v);
+            rows = (int)args_int("bench_bank", a, v, 1, 10000000);
         else if (!strcmp(a, "--dim"))
-            dim = atoi(v);
+            dim = (int)args_int("bench_bank", a, v, 1, 1048576);
         else if (!strcmp(a, "--batch"))
-            batch = atoi(v);
+            batch = (int)args_int("bench_bank", a, v, 1, 1048576);
         else if (!strcmp(a, "--k"))
-            k = atoi(v);
+            k = (int)args_int("bench_bank", a, v, 1, 1024);
         else if (!strcmp(a, "--coreset-from"))
-            from = atoi(v);
+            from = (int)args_int("bench_bank", a, v, 1, 10000000);
         else if (!strcmp(a, "--coreset-to"))
-            to = atoi(v);
+            to = (int)args_int("bench_bank", a, v, 1, 10000000);
         else if (!strcmp(a, "--clusters"))
-            groups = atoi(v);
+            groups = (int)args_int("bench_bank", a, v, 0, 1048576);
         else if (!strcmp(a, "--threads"))
-            threads = atoi(v);
+            threads = (int)args_int("bench_bank", a, v, 0, 64);
         else if (!strcmp(a, "--metric") && (!strcmp(v, "l2") || !strcmp(v, "cosine")))
             metric = !strcmp(v, "l2") ? BANK_METRIC_L2 : BANK_METRIC_COSINE;
         else {
@@ -132,13 +126,13 @@ int main(int argc, char **argv)
         float *x = alloc_floats((size_t)from * dim);
         int *chosen = malloc((size_t)to * sizeof *chosen);
         fill_features(x, from, dim, groups, 3);
-        double t0 = now_s();
+        double t0 = clock_now();
         if (!chosen || bank_coreset(chosen, x, from, dim, to, metric, 7)) {
             fprintf(stderr, "bench_bank: coreset: %s\n", status_message());
             return 1;
         }
         printf("coreset %d x %d -> %d (%d clusters): %.2f s\n", from, dim, to, groups,
-               now_s() - t0);
+               clock_now() - t0);
         free(x);
         free(chosen);
     }

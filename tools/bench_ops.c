@@ -7,6 +7,8 @@
  *
  * Each figure is the best of several timed rounds (the machine is shared; the best round is the
  * one least disturbed). A developer tool, not a test. */
+#include "args.h"
+#include "clock.h"
 #include "cpu.h"
 #include "ops.h"
 
@@ -34,10 +36,11 @@ static const struct layer layers[] = {
 };
 #define N_LAYERS (sizeof layers / sizeof layers[0])
 
-static double clock_s(clockid_t id)
+/* Process CPU seconds (all threads): beside the wall clock, it shows how busy the threads were. */
+static double cpu_s(void)
 {
     struct timespec t;
-    clock_gettime(id, &t);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
@@ -57,10 +60,51 @@ static float *buf(size_t n)
     return p;
 }
 
-/* Best seconds per call of one pass (0: forward, 1: backward data), by wall clock and by the
- * process's CPU time (all threads). On a shared machine the CPU time leaves out the time other
- * jobs held the cores; CPU time / threads is then what an idle machine would show if the threads
- * scale perfectly (they wait on a condition variable, so idle waiting is not counted). */
+/* Best seconds per call of run(ctx) over 7 rounds of at least min_s each, by wall clock and by
+ * the process's CPU time (all threads). On a shared machine the CPU time leaves out the time
+ * other jobs held the cores; CPU time / threads is then what an idle machine would show if the
+ * threads scale perfectly (they wait on a condition variable, so idle waiting is not counted). */
+static struct timing best_of(void (*run)(void *ctx), void *ctx, double min_s)
+{
+    struct timing best = {1e30, 1e30};
+    for (int round = 0; round < 7; round++) {
+        int reps = 0;
+        double t0 = clock_now(), c0 = cpu_s(), t;
+        do {
+            run(ctx);
+            reps++;
+            t = clock_since(t0);
+        } while (t < min_s);
+        double c = cpu_s() - c0;
+        if (t / reps < best.wall)
+            best.wall = t / reps;
+        if (c / reps < best.cpu)
+            best.cpu = c / reps;
+    }
+    return best;
+}
+
+struct pass {
+    const struct layer *l;
+    const struct conv_shape *s;
+    int pass; /* 0: forward, 1: backward data */
+    float *inp, *out, *w, *b, *work;
+};
+
+static void run_pass(void *ctx)
+{
+    const struct pass *p = ctx;
+    if (p->l->transpose && p->pass == 0)
+        conv_transpose2d_forward(p->out, p->inp, p->w, p->b, p->s, p->work);
+    else if (p->l->transpose)
+        conv_transpose2d_backward_data(p->inp, p->out, p->w, p->s, p->work);
+    else if (p->pass == 0)
+        conv2d_forward(p->out, p->inp, p->w, p->b, p->s, p->work);
+    else
+        conv2d_backward_data(p->inp, p->out, p->w, p->s, p->work);
+}
+
+/* Best seconds per call of one pass (0: forward, 1: backward data). */
 static struct timing time_pass(const struct layer *l, const struct conv_shape *s, int pass,
                                double min_s)
 {
@@ -68,80 +112,58 @@ static struct timing time_pass(const struct layer *l, const struct conv_shape *s
     size_t nout = (size_t)s->cout * s->batch * s->hout * s->wout;
     size_t nw = (size_t)s->cin * s->cout * s->k * s->k;
     size_t nwork = l->transpose ? conv_transpose2d_work_size(s) : conv2d_work_size(s);
-    float *inp = buf(nin), *out = buf(nout), *w = buf(nw), *b = buf((size_t)s->cout);
-    float *work = buf(nwork);
-    struct timing best = {1e30, 1e30};
-    for (int round = 0; round < 7; round++) {
-        int reps = 0;
-        double t0 = clock_s(CLOCK_MONOTONIC), c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID), t;
-        do {
-            if (l->transpose && pass == 0)
-                conv_transpose2d_forward(out, inp, w, b, s, work);
-            else if (l->transpose)
-                conv_transpose2d_backward_data(inp, out, w, s, work);
-            else if (pass == 0)
-                conv2d_forward(out, inp, w, b, s, work);
-            else
-                conv2d_backward_data(inp, out, w, s, work);
-            reps++;
-            t = clock_s(CLOCK_MONOTONIC) - t0;
-        } while (t < min_s);
-        double c = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
-        if (t / reps < best.wall)
-            best.wall = t / reps;
-        if (c / reps < best.cpu)
-            best.cpu = c / reps;
-    }
-    free(inp), free(out), free(w), free(b), free(work);
+    struct pass p = {l, s, pass, buf(nin), buf(nout), buf(nw), buf((size_t)s->cout), buf(nwork)};
+    struct timing best = best_of(run_pass, &p, min_s);
+    free(p.inp), free(p.out), free(p.w), free(p.b), free(p.work);
     return best;
 }
 
 /* The elementwise work of one step: every BatchNorm (inference form) and activation of G and D,
- * forward and backward, on the (C, B*H*W) outputs of the layers above. Best seconds per step. */
+ * forward and backward, on the (C, B*H*W) outputs of the layers above. */
+static const struct {
+    int c, hw, bn, act; /* act: 0 relu, 1 leaky relu, 2 tanh */
+} outs[] = {{512, 16, 1, 0},  {256, 64, 1, 0}, {128, 256, 1, 0}, {64, 1024, 1, 0},
+            {1, 4096, 0, 2},  {64, 1024, 0, 1}, {128, 256, 1, 1}, {256, 64, 1, 1},
+            {512, 16, 1, 1}};
+
+struct pointwise {
+    int batch;
+    float *x, *g, *p, *v;
+};
+
+static void run_pointwise(void *ctx)
+{
+    const struct pointwise *c = ctx;
+    float *x = c->x, *g = c->g, *p = c->p, *v = c->v;
+    for (size_t i = 0; i < sizeof outs / sizeof outs[0]; i++) {
+        int N = outs[i].hw * c->batch, C = outs[i].c;
+        size_t n = (size_t)C * N;
+        if (outs[i].bn)
+            batchnorm_forward_eval(x, x, p, p, p, v, 1e-5f, C, N);
+        if (outs[i].act == 0) {
+            relu_forward(x, x, n);
+            relu_backward(g, g, x, n);
+        } else if (outs[i].act == 1) {
+            leaky_relu_forward(x, x, 0.2f, n);
+            leaky_relu_backward(g, g, x, 0.2f, n);
+        } else {
+            tanh_forward(x, x, n);
+            tanh_backward(g, g, x, n);
+        }
+        if (outs[i].bn)
+            batchnorm_backward_eval(g, g, p, v, 1e-5f, C, N);
+    }
+}
+
+/* Best seconds per step of the elementwise work. */
 static struct timing time_pointwise(int batch, double min_s)
 {
-    static const struct {
-        int c, hw, bn, act; /* act: 0 relu, 1 leaky relu, 2 tanh */
-    } outs[] = {{512, 16, 1, 0},  {256, 64, 1, 0}, {128, 256, 1, 0}, {64, 1024, 1, 0},
-                {1, 4096, 0, 2},  {64, 1024, 0, 1}, {128, 256, 1, 1}, {256, 64, 1, 1},
-                {512, 16, 1, 1}};
     const size_t nmax = (size_t)64 * 1024 * batch;
-    float *x = buf(nmax), *g = buf(nmax), *p = buf(512), *v = buf(512);
+    struct pointwise c = {batch, buf(nmax), buf(nmax), buf(512), buf(512)};
     for (int i = 0; i < 512; i++)
-        v[i] = 1.0f + 0.5f * p[i];
-    struct timing best = {1e30, 1e30};
-    for (int round = 0; round < 7; round++) {
-        int reps = 0;
-        double t0 = clock_s(CLOCK_MONOTONIC), c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID), t;
-        do {
-            for (size_t i = 0; i < sizeof outs / sizeof outs[0]; i++) {
-                int N = outs[i].hw * batch, C = outs[i].c;
-                size_t n = (size_t)C * N;
-                if (outs[i].bn)
-                    batchnorm_forward_eval(x, x, p, p, p, v, 1e-5f, C, N);
-                if (outs[i].act == 0) {
-                    relu_forward(x, x, n);
-                    relu_backward(g, g, x, n);
-                } else if (outs[i].act == 1) {
-                    leaky_relu_forward(x, x, 0.2f, n);
-                    leaky_relu_backward(g, g, x, 0.2f, n);
-                } else {
-                    tanh_forward(x, x, n);
-                    tanh_backward(g, g, x, n);
-                }
-                if (outs[i].bn)
-                    batchnorm_backward_eval(g, g, p, v, 1e-5f, C, N);
-            }
-            reps++;
-            t = clock_s(CLOCK_MONOTONIC) - t0;
-        } while (t < min_s);
-        double c = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
-        if (t / reps < best.wall)
-            best.wall = t / reps;
-        if (c / reps < best.cpu)
-            best.cpu = c / reps;
-    }
-    free(x), free(g), free(p), free(v);
+        c.v[i] = 1.0f + 0.5f * c.p[i];
+    struct timing best = best_of(run_pointwise, &c, min_s);
+    free(c.x), free(c.g), free(c.p), free(c.v);
     return best;
 }
 
@@ -152,11 +174,11 @@ int main(int argc, char **argv)
     double min_ms = 30;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--batch") && i + 1 < argc)
-            batch = atoi(argv[++i]);
+            batch = (int)args_int("bench_ops", argv[i], argv[i + 1], 1, 4096), i++;
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
-            threads = atoi(argv[++i]);
+            threads = (int)args_int("bench_ops", argv[i], argv[i + 1], 1, 64), i++;
         else if (!strcmp(argv[i], "--min-ms") && i + 1 < argc)
-            min_ms = atof(argv[++i]);
+            min_ms = args_float("bench_ops", argv[i], argv[i + 1], 0, 1e6), i++;
         else if (!strcmp(argv[i], "--isa") && i + 1 < argc && cpu_isa_parse(argv[i + 1]) >= 0)
             cpu_set_isa_limit((enum cpu_isa)cpu_isa_parse(argv[++i]));
         else if (!strcmp(argv[i], "--precision") && i + 1 < argc &&

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "args.h"
 #include "idx.h"
 #include "image.h"
 
@@ -31,13 +32,13 @@ int main(int argc, char **argv)
         if (!strcmp(a, "--out"))
             out = v;
         else if (!strcmp(a, "--index"))
-            index = atol(v);
+            index = (long)args_int("idx2png", a, v, 0, 100000000);
         else if (!strcmp(a, "--label"))
-            label = atol(v);
+            label = (long)args_int("idx2png", a, v, 0, 100000000);
         else if (!strcmp(a, "--from"))
-            from = atol(v);
+            from = (long)args_int("idx2png", a, v, 0, 100000000);
         else if (!strcmp(a, "--nth"))
-            nth = atol(v);
+            nth = (long)args_int("idx2png", a, v, 0, 100000000);
         else {
             fprintf(stderr, "idx2png: unknown option %s\n", a);
             return 2;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "anogan.h"
+#include "args.h"
 
 int main(int argc, char **argv)
 {
@@ -33,15 +34,15 @@ int main(int argc, char **argv)
         if (!strcmp(a, "--out"))
             out = v;
         else if (!strcmp(a, "--width"))
-            cfg.width = atoi(v);
+            cfg.width = (int)args_int("random_model", a, v, 1, 4096);
         else if (!strcmp(a, "--zdim"))
-            cfg.zdim = atoi(v);
+            cfg.zdim = (int)args_int("random_model", a, v, 1, 4096);
         else if (!strcmp(a, "--threshold"))
-            threshold = atof(v);
+            threshold = args_float("random_model", a, v, -1e30, 1e30);
         else if (!strcmp(a, "--name"))
             name = v;
         else if (!strcmp(a, "--seed"))
-            seed = strtoull(v, NULL, 10);
+            seed = args_u64("random_model", a, v);
         else {
             fprintf(stderr, "random_model: unknown option %s\n", a);
             return 2;

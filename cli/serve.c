@@ -19,15 +19,16 @@
 #include "http.h"
 #include "metrics.h"
 #include "models.h"
-#include "options.h"
 #include "ops.h"
+#include "options.h"
 #include "pool.h"
+#include "tarpit.h"
 
 /* --api-key-file: the key is the file's first line. field: serve_config.api_key. */
 static enum status read_key_file(void *field, const char *name, const char *path)
 {
     char *key = field;
-    size_t len = sizeof ((struct serve_config *)0)->api_key;
+    size_t len = sizeof((struct serve_config *)0)->api_key;
     FILE *f = fopen(path, "r");
     if (!f)
         return status_fail(STATUS_IO, "%s '%s': %s", name, path, strerror(errno));
@@ -71,7 +72,8 @@ static const struct cli_option options[] = {
     {"--max-images", "INSPECTD_MAX_IMAGES", CLI_INT, CLI_AT(C, max_images), 0, 1, 4096,
      .help = "images per /score/batch request"},
     {"--max-batch", "INSPECTD_MAX_BATCH", CLI_INT, CLI_AT(C, max_batch), 0, 1, 1024,
-     .help = "images searched together by one worker"},
+     .help = "images searched together by one worker; each costs the worker about 6 MB of "
+             "scratch memory, kept for reuse"},
     {"--batch-wait-ms", "INSPECTD_BATCH_WAIT_MS", CLI_INT, CLI_AT(C, batch_wait_ms), 0, 0, 10000,
      .help = "wait for more compatible requests before a search"},
     CLI_SEARCH_OPTIONS(C, search),
@@ -88,6 +90,10 @@ static const struct cli_option options[] = {
      0, 3600, .value_name = "SECONDS", .help = "seconds in-flight work may take after SIGTERM"},
     {"--max-connections", "INSPECTD_MAX_CONNECTIONS", CLI_INT, CLI_AT(C, max_connections), 0, 1,
      1 << 20, .help = "open connections at most"},
+    {"--refusal-delay-ms", "INSPECTD_REFUSAL_DELAY_MS", CLI_INT, CLI_AT(C, refusal_delay_ms), 0, 0,
+     60000,
+     .help = "hold a 503 for a full queue this long before sending it, so that clients "
+             "that retry at once cannot starve the searches (0: at once)"},
     {"--access-log", "INSPECTD_ACCESS_LOG", CLI_BOOL, CLI_AT(C, access_log),
      .help = "one line per request on stdout"},
     {"--api-key", "INSPECTD_API_KEY", CLI_STR, CLI_AT(C, api_key), .value_name = "KEY",
@@ -114,9 +120,12 @@ int cmd_serve(int argc, char **argv)
     setvbuf(stdout, NULL, _IOLBF, 0);
     struct serve_config cfg = config_defaults();
     switch (cli_parse(&serve_command, &cfg, argc, argv, NULL, stderr)) {
-    case CLI_PARSED_OK: break;
-    case CLI_PARSED_HELP: return 0;
-    case CLI_PARSED_USAGE: return 2;
+    case CLI_PARSED_OK:
+        break;
+    case CLI_PARSED_HELP:
+        return 0;
+    case CLI_PARSED_USAGE:
+        return 2;
     }
     config_print(&cfg, stdout);
     ops_set_threads(cfg.threads);
@@ -140,6 +149,7 @@ int cmd_serve(int argc, char **argv)
     struct models models;
     struct metrics *metrics = NULL;
     struct pool *pool = NULL;
+    struct tarpit *tarpit = NULL;
     const char **labels = NULL;
     size_t nroutes = 0;
     struct api_route *routes = NULL;
@@ -166,16 +176,28 @@ int cmd_serve(int argc, char **argv)
         goto done;
     }
     app.metrics = metrics;
-    struct pool_options po = {.workers = cfg.workers, .capacity = cfg.queue,
-                              .max_batch = cfg.max_batch, .batch_wait_ms = cfg.batch_wait_ms};
+    struct pool_options po = {.workers = cfg.workers,
+                              .capacity = cfg.queue,
+                              .max_batch = cfg.max_batch,
+                              .batch_wait_ms = cfg.batch_wait_ms};
     if (pool_create(&pool, &po, metrics)) {
         fprintf(stderr, "inspectd serve: %s\n", status_message());
         goto done;
     }
     app.pool = pool;
-    struct http_options ho = {.bind = cfg.bind, .port = cfg.port, .threads = cfg.http_threads,
-                              .timeout_s = cfg.timeout_s, .max_connections = cfg.max_connections,
-                              .max_body = cfg.max_body, .api_key = cfg.api_key,
+    if (cfg.refusal_delay_ms > 0 &&
+        tarpit_create(&tarpit, cfg.refusal_delay_ms, cfg.max_connections)) {
+        fprintf(stderr, "inspectd serve: %s\n", status_message());
+        goto done;
+    }
+    app.tarpit = tarpit;
+    struct http_options ho = {.bind = cfg.bind,
+                              .port = cfg.port,
+                              .threads = cfg.http_threads,
+                              .timeout_s = cfg.timeout_s,
+                              .max_connections = cfg.max_connections,
+                              .max_body = cfg.max_body,
+                              .api_key = cfg.api_key,
                               .access_log = cfg.access_log ? stdout : NULL};
     /* app.http is set by http_start before its threads start, so handlers always see it. */
     if (http_start(&app.http, &ho, routes, nroutes, &app, metrics)) {
@@ -207,6 +229,7 @@ int cmd_serve(int argc, char **argv)
     }
     rc = 0;
 done:
+    tarpit_free(tarpit); /* resumes what it holds; http_wait_idle saw those finish */
     http_stop(app.http);
     pool_free(pool);
     metrics_free(metrics);

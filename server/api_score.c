@@ -11,6 +11,7 @@
 #include "models.h"
 #include "pool.h"
 #include "score.h"
+#include "tarpit.h"
 
 struct score_job {
     struct pool_job pj; /* first: the pool hands back &pj */
@@ -93,8 +94,7 @@ static void answer(struct score_job *j)
         json_array_end(&w);
     } else {
         ok = score_answer_image(&w, m, &j->results[0], j->x, want_pngs ? j->recon : NULL,
-                                j->width[0], j->height[0], j->sr.reconstruction,
-                                j->sr.anomaly_map);
+                                j->width[0], j->height[0], j->sr.reconstruction, j->sr.anomaly_map);
     }
     json_kv_number(&w, "elapsed_ms", (float)((clock_now() - j->t0) * 1e3));
     json_object_end(&w);
@@ -103,13 +103,12 @@ static void answer(struct score_job *j)
     if (!ok)
         json_writer_discard(&w);
     if (!body) {
-        api_error_status(res, STATUS_NOMEM, "no memory to build the answer: %s",
-                         status_message());
+        api_error_status(res, STATUS_NOMEM, "no memory to build the answer: %s", status_message());
         return;
     }
     api_set_body(res, 200, "application/json", body, len);
-    api_log(res, "model=%s images=%d batch=%d iterations=%d queue_ms=%.1f search_ms=%.1f",
-            m->name, j->sr.n, pj->batch, j->results[0].gan.iterations, pj->wait_ms, elapsed - pj->wait_ms);
+    api_log(res, "model=%s images=%d batch=%d iterations=%d queue_ms=%.1f search_ms=%.1f", m->name,
+            j->sr.n, pj->batch, j->results[0].gan.iterations, pj->wait_ms, elapsed - pj->wait_ms);
 }
 
 static void on_done(struct pool_job *pj)
@@ -121,9 +120,23 @@ static void on_done(struct pool_job *pj)
     req->resume(req->resume_token);
 }
 
+/* 503 for a full queue, held by the tarpit when there is one (tarpit.h says why). */
+static enum api_result busy(struct app *app, const struct api_request *req,
+                            struct api_response *res)
+{
+    api_error_status(res, STATUS_BUSY, "the search queue is full (%d waiting); retry shortly",
+                     pool_capacity(app->pool));
+    if (app->tarpit && req->resume &&
+        tarpit_hold(app->tarpit, req->resume, req->resume_token) == STATUS_OK)
+        return API_PENDING;
+    return API_DONE;
+}
+
 static enum api_result score_common(struct app *app, const struct api_request *req,
                                     struct api_response *res, bool batch)
 {
+    if (pool_admit(app->pool) == STATUS_BUSY)
+        return busy(app, req, res);
     struct score_job *j = calloc(1, sizeof *j);
     if (!j) {
         return api_error_status(res, STATUS_NOMEM, "no memory for the request");
@@ -181,14 +194,13 @@ static enum api_result score_common(struct app *app, const struct api_request *r
         .done = on_done,
     };
     /* After SIGTERM nothing new is queued (cmd_serve waits for what is in flight, then stops). */
-    enum status s = atomic_load(&app->shutting_down) ? STATUS_CANCELLED
-                                                     : pool_submit(app->pool, &j->pj);
+    enum status s =
+        atomic_load(&app->shutting_down) ? STATUS_CANCELLED : pool_submit(app->pool, &j->pj);
     if (s == STATUS_OK)
         return API_PENDING;
     job_free(j);
     if (s == STATUS_BUSY)
-        return api_error_status(res, s, "the search queue is full (%d waiting); retry shortly",
-                                pool_capacity(app->pool));
+        return busy(app, req, res);
     return api_error_status(res, s, "the daemon is shutting down");
 }
 

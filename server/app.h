@@ -13,6 +13,7 @@ struct models;
 struct pool;
 struct metrics;
 struct http_server;
+struct tarpit;
 
 struct app {
     const struct serve_config *cfg;
@@ -20,6 +21,7 @@ struct app {
     struct pool *pool;
     struct metrics *metrics;
     struct http_server *http; /* NULL in tests that call handlers directly */
+    struct tarpit *tarpit;    /* holds refusals for a full queue; NULL: they go out at once */
     double t_start;           /* clock_now() at start-up */
     atomic_int shutting_down;
 };

@@ -18,7 +18,7 @@ struct serve_config config_defaults(void)
         .max_side = 4096,
         .max_pixels = 16u << 20,
         .max_images = 64,
-        .max_batch = 16,
+        .max_batch = 4, /* each image of a batch costs ~6 MB of scratch per worker (docs/benchmarks.md) */
         .batch_wait_ms = 2,
         .max_iterations = 10000,
         .max_graph_nodes = 100000,
@@ -26,6 +26,7 @@ struct serve_config config_defaults(void)
         .timeout_s = 30,
         .shutdown_timeout_s = 30,
         .max_connections = 1024,
+        .refusal_delay_ms = 500,
         .access_log = true,
         /* Search: nothing set, so each model's defaults (anogan_search_resolve) hold. */
         .search = {.has_mode = false},
@@ -49,7 +50,7 @@ void config_print(const struct serve_config *c, FILE *f)
     fprintf(f,
             "config bind=%s port=%d models=%s graph=%s gcn=%s\n"
             "config workers=%d queue=%d http_threads=%d threads=%d precision=%s timeout_s=%d "
-            "shutdown_timeout_s=%d max_connections=%d\n"
+            "shutdown_timeout_s=%d max_connections=%d refusal_delay_ms=%d\n"
             "config max_body=%zu max_side=%d max_pixels=%zu max_images=%d max_batch=%d "
             "batch_wait_ms=%d max_iterations=%d max_graph_nodes=%d max_graph_edges=%d\n"
             "config search=%s iterations=%s lr=%s patience=%s tol=%s seed=%llu\n"
@@ -58,7 +59,7 @@ void config_print(const struct serve_config *c, FILE *f)
             c->graph_dir[0] ? c->graph_dir : "(none)", c->gcn_file[0] ? c->gcn_file : "(none)",
             c->workers, c->queue, c->http_threads, c->threads, c->precision, c->timeout_s,
             c->shutdown_timeout_s,
-            c->max_connections, c->max_body, c->max_side, c->max_pixels, c->max_images,
+            c->max_connections, c->refusal_delay_ms, c->max_body, c->max_side, c->max_pixels, c->max_images,
             c->max_batch, c->batch_wait_ms, c->max_iterations, c->max_graph_nodes,
             c->max_graph_edges, anogan_mode_name(s->has_mode ? s->mode : ANOGAN_MODE_AUTO), it, lr,
             pat, tol, (unsigned long long)(s->has_seed ? s->seed : 0),

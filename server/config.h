@@ -33,6 +33,7 @@ struct serve_config {
     int timeout_s;            /* idle / slow connection timeout */
     int shutdown_timeout_s;   /* grace for in-flight work on SIGTERM before searches are cancelled */
     int max_connections;
+    int refusal_delay_ms;     /* a 503 for a full queue is held this long before it is sent */
     bool access_log;
     char api_key[256];        /* "" = no access control */
     struct anogan_search_layer search; /* what a request gets for the fields it leaves out */

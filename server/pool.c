@@ -343,6 +343,18 @@ enum status pool_submit(struct pool *p, struct pool_job *job)
     return s;
 }
 
+enum status pool_admit(struct pool *p)
+{
+    pthread_mutex_lock(&p->lock);
+    bool full = p->depth >= p->capacity;
+    pthread_mutex_unlock(&p->lock);
+    if (!full)
+        return STATUS_OK;
+    if (p->metrics)
+        metrics_rejected(p->metrics);
+    return STATUS_BUSY;
+}
+
 void pool_cancel(struct pool *p)
 {
     pthread_mutex_lock(&p->lock);

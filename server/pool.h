@@ -66,6 +66,11 @@ enum status pool_create(struct pool **out, const struct pool_options *o, struct 
 /* Queues a job. STATUS_BUSY when the queue is full, STATUS_CANCELLED when shutting down; the
  * job is not queued then and done is never called. */
 enum status pool_submit(struct pool *p, struct pool_job *job);
+/* The cheap refusal before any work: STATUS_BUSY (counted as rejected) when the queue is full
+ * now, so that a handler refuses before it decodes a body. Under overload refusals are most
+ * requests, and decoding each one only to refuse it took the cores from the workers.
+ * pool_submit still decides: STATUS_OK here does not reserve a place. */
+enum status pool_admit(struct pool *p);
 /* Stops running searches between steps and fails queued jobs with STATUS_CANCELLED. */
 void pool_cancel(struct pool *p);
 /* Finishes queued jobs, joins the workers and frees the pool. */

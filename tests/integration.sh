@@ -284,12 +284,13 @@ EOF
 req after_trunc GET /healthz
 expect "healthy after truncated bodies" "$CODE" 200
 
-echo "[$(date +%T)] 50 concurrent requests on a small queue: every one answered, 200 or 503"
-start busy --models "$T/models" --workers 2 --queue 4 --max-batch 4
+echo "[$(date +%T)] 50 concurrent requests on a small queue: every one answered, 200 or 503," \
+     "each 503 held for the refusal delay"
+start busy --models "$T/models" --workers 2 --queue 4 --max-batch 4 --refusal-delay-ms 300
 mkdir -p "$T/conc"
 CONC=()
 for i in $(seq 1 50); do
-    curl -s -o "$T/conc/$i.body" -D "$T/conc/$i.h" -w '%{http_code}' --max-time 120 \
+    curl -s -o "$T/conc/$i.body" -D "$T/conc/$i.h" -w '%{http_code} %{time_total}' --max-time 120 \
         "${PNG[@]}" --data-binary @"$DIGIT" "http://127.0.0.1:$PORT/score?iterations=40" \
         > "$T/conc/$i.code" &
     CONC+=($!)
@@ -297,12 +298,13 @@ done
 wait "${CONC[@]}" # each curl gives up after --max-time, so this cannot hang
 n200=0; n503=0; other=0
 for i in $(seq 1 50); do
-    c=$(cat "$T/conc/$i.code")
+    read -r c secs < "$T/conc/$i.code"
     case $c in
     200) n200=$((n200 + 1)) ;;
     503) n503=$((n503 + 1))
          grep -qi '^Retry-After: ' "$T/conc/$i.h" || bad "503 without Retry-After"
-         grep -q '"queue_full"' "$T/conc/$i.body" || bad "503 is not queue_full" ;;
+         grep -q '"queue_full"' "$T/conc/$i.body" || bad "503 is not queue_full"
+         awk -v s="$secs" 'BEGIN { exit !(s >= 0.29) }' || bad "a 503 came after ${secs}s, before the 0.3 s refusal delay" ;;
     *) other=$((other + 1)) ;;
     esac
 done

@@ -1,7 +1,7 @@
 /* test_pool: the worker pool on a tiny random model: a job's results equal a direct
  * anogan_score of the same images; queued compatible jobs are searched as one batch (and still
  * score as they would alone); incompatible ones are not joined; a job larger than max_batch is
- * split; a full queue refuses at once; cancel fails queued work; pool_free drains the queue. */
+ * split; a full queue refuses at once (pool_admit too, before any work); cancel fails queued work; pool_free drains the queue. */
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -200,8 +200,10 @@ START_TEST(full_queue_refuses)
     ck_assert_int_eq(pool_submit(p, &gate), STATUS_OK);
     wait_gate_entered();
     struct test_job *a = make_job(1, 1, 1), *b = make_job(1, 1, 2), *c = make_job(1, 1, 3);
+    ck_assert_int_eq(pool_admit(p), STATUS_OK);
     ck_assert_int_eq(pool_submit(p, &a->pj), STATUS_OK);
     ck_assert_int_eq(pool_submit(p, &b->pj), STATUS_OK);
+    ck_assert_int_eq(pool_admit(p), STATUS_BUSY); /* the early refusal sees the full queue */
     ck_assert_int_eq(pool_submit(p, &c->pj), STATUS_BUSY);
     ck_assert_int_eq(pool_depth(p), 2);
     ck_assert_int_eq(pool_busy(p), 1);

@@ -53,7 +53,7 @@ cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS="-O1" -DINSPEC
       -DINSPECTD_SANITIZE=thread >/dev/null
 cmake --build build-tsan -j"$jobs"
 TSAN_OPTIONS=halt_on_error=1 INSPECTD_SANITIZED=1 \
-  run_ctest --test-dir build-tsan --output-on-failure -j"$jobs" -R 'pool|integration|http|server'
+  run_ctest --test-dir build-tsan --output-on-failure -j"$jobs" -R 'pool|tarpit|integration|http|server'
 
 step "fuzz: every target for ${FUZZ_SECONDS:-60} s"
 bash scripts/fuzz.sh

@@ -57,7 +57,6 @@ static void answer(struct score_job *j)
         return;
     }
     size_t isize = anogan_image_size(m);
-    bool want_pngs = j->sr.reconstruction || j->sr.anomaly_map;
     double elapsed = (clock_now() - j->t0) * 1e3;
     struct json_writer w;
     json_writer_init(&w);
@@ -85,16 +84,14 @@ static void answer(struct score_job *j)
         for (int i = 0; i < j->sr.n && ok; i++) {
             json_object_begin(&w);
             json_kv_int(&w, "index", i);
-            ok = score_answer_image(&w, m, &j->results[i], j->x + (size_t)i * isize,
-                                    want_pngs ? j->recon + (size_t)i * isize : NULL, j->width[i],
-                                    j->height[i], j->sr.reconstruction, j->sr.anomaly_map);
+            ok = score_answer_image(&w, &j->sr, &j->results[i], j->x + (size_t)i * isize,
+                                    j->recon + (size_t)i * isize, j->width[i], j->height[i]);
             json_object_end(&w);
         }
         json_array_end(&w);
     } else {
-        ok = score_answer_image(&w, m, &j->results[0], j->x, want_pngs ? j->recon : NULL,
-                                j->width[0], j->height[0], j->sr.reconstruction,
-                                j->sr.anomaly_map);
+        ok = score_answer_image(&w, &j->sr, &j->results[0], j->x, j->recon, j->width[0],
+                                j->height[0]);
     }
     json_kv_number(&w, "elapsed_ms", (float)((clock_now() - j->t0) * 1e3));
     json_object_end(&w);
@@ -142,10 +139,8 @@ static enum api_result score_common(struct app *app, const struct api_request *r
     j->x = malloc((size_t)n * isize * sizeof *j->x);
     j->seeds = malloc((size_t)n * sizeof *j->seeds);
     j->results = calloc((size_t)n, sizeof *j->results);
-    if (j->sr.reconstruction || j->sr.anomaly_map)
-        j->recon = malloc((size_t)n * isize * sizeof *j->recon);
-    if (!j->width || !j->height || !j->x || !j->seeds || !j->results ||
-        ((j->sr.reconstruction || j->sr.anomaly_map) && !j->recon)) {
+    j->recon = malloc((size_t)n * isize * sizeof *j->recon); /* for the regions, always */
+    if (!j->width || !j->height || !j->x || !j->seeds || !j->results || !j->recon) {
         job_free(j);
         return api_error_status(res, STATUS_NOMEM, "no memory for the request");
     }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # integration: starts the real `inspectd serve` on free loopback ports and speaks HTTP to it with
-# curl (and python for raw sockets): every endpoint, every error status of the contract, a
+# curl (and python for raw sockets): every endpoint, every error status of the contract, the
+# line's verdict fields (evaluation, band, part_id, station, result_id, model_version), a
 # malformed PNG, a truncated body, a 20 MB body, 50 concurrent requests (each answered 200 or
 # 503, none lost or hung), the API key, SIGTERM during work, a bad model file at start-up, the
 # access log, and every response checked against openapi.yaml (tests/openapi_check.py), which
@@ -184,6 +185,24 @@ w, h = struct.unpack(">II", b[16:24]); assert (w, h) == (28, 28), (w, h)' "$T/re
 done
 SCORE_PNG=$(jq_get "$T/resp/png" score)
 
+# the line's verdict: a band of zero width at the threshold (random_model stores none), so the
+# verdict is `anomalous`; identifiers echoed; the model's version is its file's SHA-256 prefix
+expect "verdict png" "$(jq_get "$T/resp/png" evaluation)" NOT_OK
+expect "band low = threshold" "$(jq_get "$T/resp/png" band.low)" 50
+expect "band source" "$(jq_get "$T/resp/png" band.source)" model
+SHA=$(jq_get "$T/resp/models" models.0.sha256)
+expect "model_version" "$(jq_get "$T/resp/png" model_version)" "${SHA:0:12}"
+expect "regions array" "$("$PY" -c 'import json,sys; print(type(json.load(open(sys.argv[1]))["regions"]).__name__)' "$T/resp/png")" list
+req line POST '/score?iterations=1&part_id=P-0042&station=st.7' "${PNG[@]}" --data-binary @"$DIGIT"
+expect "line ids" "$CODE $(jq_get "$T/resp/line" part_id) $(jq_get "$T/resp/line" station)" "200 P-0042 st.7"
+conforms line
+RID1=$(jq_get "$T/resp/line" result_id)
+req line2 POST /score "${JSON[@]}" -d "{\"image\": {\"png_base64\": \"$B64\"}, \"iterations\": 1, \"part_id\": \"P-0043\", \"band_low\": 0, \"band_high\": 1e9}"
+expect "band per request" "$CODE $(jq_get "$T/resp/line2" evaluation) $(jq_get "$T/resp/line2" band.source)" "200 NOT_DECIDABLE request"
+[ -n "$RID1" ] && [ "$RID1" != "$(jq_get "$T/resp/line2" result_id)" ] && ok || bad "result_id not unique: $RID1"
+error bad_station 422 invalid_value POST '/score?station=a%2Fb' "${PNG[@]}" --data-binary @"$DIGIT"
+error bad_band 422 invalid_value POST '/score?band_low=60&band_high=70' "${PNG[@]}" --data-binary @"$DIGIT"
+
 # the same image as JSON base64 and as raw pixels: the same score (same settings, same seed)
 req b64 POST /score "${JSON[@]}" -d "{\"image\": {\"png_base64\": \"$B64\"}, \"iterations\": 3}"
 expect "score json" "$CODE" 200
@@ -214,6 +233,7 @@ expect "score other model" "$CODE" 200
 expect "other model name" "$(jq_get "$T/resp/plain" model)" plain
 expect "other model search" "$(jq_get "$T/resp/plain" search)" random
 expect "no threshold" "$(jq_get "$T/resp/plain" anomalous)" null
+expect "no threshold, no verdict" "$(jq_get "$T/resp/plain" evaluation)" NOT_DECIDABLE
 
 # /score/batch: one answer each, each equal to the image's score alone
 B64_2=$(base64 -w0 "$TWO")
@@ -224,6 +244,7 @@ conforms batch
 expect "batch count" "$(jq_get "$T/resp/batch" count)" 2
 expect "batch size" "$(jq_get "$T/resp/batch" batch)" 2
 expect "batch[0] = alone" "$(jq_get "$T/resp/batch" results.0.score)" "$SCORE_PNG"
+expect "batch[0] verdict" "$(jq_get "$T/resp/batch" results.0.evaluation)" NOT_OK
 req two POST '/score?iterations=3' "${PNG[@]}" --data-binary @"$TWO"
 expect "batch[1] = alone" "$(jq_get "$T/resp/batch" results.1.score)" "$(jq_get "$T/resp/two" score)"
 

@@ -12,6 +12,7 @@
 
 #include "api.h"
 #include "app.h"
+#include "warm.h"
 #include "cli.h"
 #include "common.h"
 #include "config.h"
@@ -173,6 +174,7 @@ int cmd_serve(int argc, char **argv)
         goto done;
     }
     app.pool = pool;
+    warm_start(&app); /* GET /v2/health/ready answers 503 until these scores are done */
     struct http_options ho = {.bind = cfg.bind, .port = cfg.port, .threads = cfg.http_threads,
                               .timeout_s = cfg.timeout_s, .max_connections = cfg.max_connections,
                               .max_body = cfg.max_body, .api_key = cfg.api_key,

@@ -1,7 +1,8 @@
-/* api_score: POST /score and POST /score/batch. The handler parses and preprocesses on the HTTP
- * thread (score_parse, anogan_preprocess), queues one pool job, and returns API_PENDING; the job's
- * done callback runs on the worker, writes the JSON answer (with PNGs when asked) and resumes the
- * connection. A full queue is answered 503 + Retry-After at once. */
+/* api_score: POST /score and POST /score/batch. The handler parses on the HTTP thread
+ * (score_parse), hands the job to score_job (preprocess, queue) and returns API_PENDING; the
+ * job's answer runs on the worker, writes the JSON answer (with PNGs when asked) and the
+ * connection is resumed. A full queue is answered 503 + Retry-After at once. score_job's
+ * functions live here too: the one path from a parsed request to the pool and back. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,23 +12,22 @@
 #include "models.h"
 #include "pool.h"
 #include "score.h"
+#include "score_job.h"
 
-struct score_job {
-    struct pool_job pj; /* first: the pool hands back &pj */
-    struct app *app;
-    const struct api_request *req;
-    struct api_response *res;
-    struct score_request sr;
-    bool batch_api;
-    int *width, *height;
-    float *x, *recon;
-    uint64_t *seeds;
-    struct detect_result *results;
-    double t0;
-};
-
-static void job_free(struct score_job *j)
+struct score_job *score_job_create(void)
 {
+    struct score_job *j = calloc(1, sizeof *j);
+    if (j)
+        j->t0 = clock_now();
+    return j;
+}
+
+void score_job_free(struct score_job *j)
+{
+    if (!j)
+        return;
+    if (j->user_free)
+        j->user_free(j->user);
     score_request_free(&j->sr);
     free(j->width);
     free(j->height);
@@ -38,24 +38,26 @@ static void job_free(struct score_job *j)
     free(j);
 }
 
-static enum api_result refuse(struct api_response *res, const struct api_fail *f)
+void score_job_answer_failure(struct score_job *j)
 {
-    return api_error(res, f->status, f->code, "%s", f->message);
+    const struct pool_job *pj = &j->pj;
+    if (api_http_status(pj->status, NULL) == 500)
+        api_error(j->res, 500, "internal", "search failed: %s", pj->message);
+    else /* no memory, shutting down, a search the model cannot run */
+        api_error_status(j->res, pj->status, "%s", pj->message);
 }
 
-/* The answer for a finished job, into j->res. */
+/* The /score answer for a finished job, into j->res. */
 static void answer(struct score_job *j)
 {
     struct api_response *res = j->res;
     const struct pool_job *pj = &j->pj;
     const struct anogan *m = j->sr.model;
     if (pj->status != STATUS_OK) {
-        if (api_http_status(pj->status, NULL) == 500)
-            api_error(res, 500, "internal", "search failed: %s", pj->message);
-        else /* no memory, shutting down, a search the model cannot run */
-            api_error_status(res, pj->status, "%s", pj->message);
+        score_job_answer_failure(j);
         return;
     }
+    bool batch_api = j->batch_api;
     size_t isize = anogan_image_size(m);
     double elapsed = (clock_now() - j->t0) * 1e3;
     struct json_writer w;
@@ -77,7 +79,7 @@ static void answer(struct score_job *j)
     json_kv_int(&w, "batch", pj->batch);
     json_kv_number(&w, "queue_ms", (float)pj->wait_ms); /* float: short text */
     bool ok = true;
-    if (j->batch_api) {
+    if (batch_api) {
         json_kv_int(&w, "count", j->sr.n);
         json_key_put(&w, "results");
         json_array_begin(&w);
@@ -112,25 +114,15 @@ static void answer(struct score_job *j)
 static void on_done(struct pool_job *pj)
 {
     struct score_job *j = (struct score_job *)pj;
-    answer(j);
+    j->answer(j);
     const struct api_request *req = j->req;
-    job_free(j);
+    score_job_free(j);
     req->resume(req->resume_token);
 }
 
-static enum api_result score_common(struct app *app, const struct api_request *req,
-                                    struct api_response *res, bool batch)
+enum api_result score_job_submit(struct score_job *j, struct app *app,
+                                 const struct api_request *req, struct api_response *res)
 {
-    struct score_job *j = calloc(1, sizeof *j);
-    if (!j) {
-        return api_error_status(res, STATUS_NOMEM, "no memory for the request");
-    }
-    j->t0 = clock_now();
-    struct api_fail f;
-    if (!score_parse(&j->sr, &f, app->cfg, app->models, req, batch)) {
-        job_free(j);
-        return refuse(res, &f);
-    }
     const struct anogan *m = j->sr.model;
     int n = j->sr.n;
     size_t isize = anogan_image_size(m);
@@ -141,7 +133,7 @@ static enum api_result score_common(struct app *app, const struct api_request *r
     j->results = calloc((size_t)n, sizeof *j->results);
     j->recon = malloc((size_t)n * isize * sizeof *j->recon); /* for the regions, always */
     if (!j->width || !j->height || !j->x || !j->seeds || !j->results || !j->recon) {
-        job_free(j);
+        score_job_free(j);
         return api_error_status(res, STATUS_NOMEM, "no memory for the request");
     }
     for (int i = 0; i < n; i++) {
@@ -151,7 +143,7 @@ static enum api_result score_common(struct app *app, const struct api_request *r
         enum status s = anogan_preprocess(m, img, j->x + (size_t)i * isize);
         if (s != STATUS_OK) {
             api_error_status(res, s, "%s", status_message());
-            job_free(j);
+            score_job_free(j);
             return API_DONE;
         }
         j->seeds[i] = j->sr.seed; /* each image scores as it would alone */
@@ -163,7 +155,6 @@ static enum api_result score_common(struct app *app, const struct api_request *r
     j->app = app;
     j->req = req;
     j->res = res;
-    j->batch_api = batch;
     j->pj = (struct pool_job){
         .kind = POOL_JOB_SCORE,
         .model = m,
@@ -180,11 +171,27 @@ static enum api_result score_common(struct app *app, const struct api_request *r
                                                      : pool_submit(app->pool, &j->pj);
     if (s == STATUS_OK)
         return API_PENDING;
-    job_free(j);
+    score_job_free(j);
     if (s == STATUS_BUSY)
         return api_error_status(res, s, "the search queue is full (%d waiting); retry shortly",
                                 pool_capacity(app->pool));
     return api_error_status(res, s, "the daemon is shutting down");
+}
+
+static enum api_result score_common(struct app *app, const struct api_request *req,
+                                    struct api_response *res, bool batch)
+{
+    struct score_job *j = score_job_create();
+    if (!j)
+        return api_error_status(res, STATUS_NOMEM, "no memory for the request");
+    struct api_fail f;
+    if (!score_parse(&j->sr, &f, app->cfg, app->models, req, batch)) {
+        score_job_free(j);
+        return api_error(res, f.status, f.code, "%s", f.message);
+    }
+    j->answer = answer;
+    j->batch_api = batch;
+    return score_job_submit(j, app, req, res);
 }
 
 enum api_result api_score(struct app *app, const struct api_route *route,

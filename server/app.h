@@ -22,6 +22,7 @@ struct app {
     struct http_server *http; /* NULL in tests that call handlers directly */
     double t_start;           /* clock_now() at start-up */
     atomic_int shutting_down;
+    atomic_int warming;       /* models whose warm-up score has not finished (warm.h) */
 };
 
 #endif

@@ -55,6 +55,21 @@ bool score_parse(struct score_request *out, struct api_fail *fail, const struct 
                  const struct models *ms, const struct api_request *req, bool batch);
 void score_request_free(struct score_request *r);
 
+/* The option fields of a JSON object (those of a /score body: model, search, iterations, seed,
+ * lr, patience, tol, reconstruction, anomaly_map, part_id, station, band_low, band_high,
+ * region_threshold) into out, with its model picked (model, when not NULL, wins over the
+ * object's) and its search resolved; out->images is left alone. params may be NULL (no
+ * options). False with *fail filled, as score_parse. For the Open Inference Protocol's
+ * "parameters". */
+bool score_options_from_json(struct score_request *out, struct api_fail *fail,
+                             const struct serve_config *cfg, const struct models *ms,
+                             const char *model, const struct json *params);
+/* Decodes a PNG under cfg's limits: false with *fail filled (400 bad_png, 413 image_too_large,
+ * 503 out_of_memory), where naming the input in messages. *img owned by the caller. */
+bool score_image_from_png(struct image *img, struct api_fail *fail,
+                          const struct serve_config *cfg, const uint8_t *bytes, size_t len,
+                          const char *where);
+
 /* Writes one image's answer fields into the open JSON object w: result_id (a fresh UUID),
  * score (the fused score, or the AnoGAN score for a model without fusion), scores (each part the
  * model has), residual, discrimination, threshold, anomalous, evaluation and band (verdict.h,

@@ -472,6 +472,27 @@ done:
     return ok;
 }
 
+bool score_options_from_json(struct score_request *out, struct api_fail *f,
+                             const struct serve_config *cfg, const struct models *ms,
+                             const char *model, const struct json *params)
+{
+    struct options o = {0};
+    if (params && !json_is_object(params))
+        return fail(f, 400, "bad_json", "parameters must be a JSON object");
+    if (params && !opts_from_json(&o, f, cfg, params))
+        return false;
+    if (model)
+        o.model = model;
+    return pick_model(out, f, ms, o.model) && resolve_search(out, f, cfg, &o) &&
+           apply_line(out, f, &o);
+}
+
+bool score_image_from_png(struct image *img, struct api_fail *f, const struct serve_config *cfg,
+                          const uint8_t *bytes, size_t len, const char *where)
+{
+    return image_from_png(img, f, cfg, bytes, len, where);
+}
+
 bool score_parse(struct score_request *out, struct api_fail *f, const struct serve_config *cfg,
                  const struct models *ms, const struct api_request *req, bool batch)
 {

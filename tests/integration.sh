@@ -200,6 +200,24 @@ RID1=$(jq_get "$T/resp/line" result_id)
 req line2 POST /score "${JSON[@]}" -d "{\"image\": {\"png_base64\": \"$B64\"}, \"iterations\": 1, \"part_id\": \"P-0043\", \"band_low\": 0, \"band_high\": 1e9}"
 expect "band per request" "$CODE $(jq_get "$T/resp/line2" evaluation) $(jq_get "$T/resp/line2" band.source)" "200 NOT_DECIDABLE request"
 [ -n "$RID1" ] && [ "$RID1" != "$(jq_get "$T/resp/line2" result_id)" ] && ok || bad "result_id not unique: $RID1"
+# the Open Inference Protocol beside (tests/v2_conformance.sh drives it in depth): its answers
+# against openapi.yaml
+for path in /v2 /v2/health/live /v2/health/ready /v2/models/tiny /v2/models/tiny/ready; do
+    n=v2$(echo "$path" | tr '/' '_')
+    req "$n" GET "$path"
+    expect "GET $path" "$CODE" 200
+    conforms "$n"
+done
+req v2infer POST /v2/models/tiny/infer "${JSON[@]}" -d "{\"id\": \"a\", \"parameters\": {\"iterations\": 3}, \"inputs\": [{\"name\": \"image\", \"datatype\": \"BYTES\", \"shape\": [1], \"data\": [\"$B64\"]}]}"
+expect "v2 infer" "$CODE" 200
+conforms v2infer
+expect "v2 score = /score" "$(jq_get "$T/resp/v2infer" outputs.0.data.0)" "$SCORE_PNG"
+req v2bad POST /v2/models/tiny/infer "${JSON[@]}" -d '{"inputs": [{"name": "image", "datatype": "FP32", "shape": [1], "data": [1]}]}'
+expect "v2 wrong datatype" "$CODE" 400
+conforms v2bad
+req v2unknown GET /v2/models/nope
+expect "v2 unknown model" "$CODE" 404
+conforms v2unknown
 error bad_station 422 invalid_value POST '/score?station=a%2Fb' "${PNG[@]}" --data-binary @"$DIGIT"
 error bad_band 422 invalid_value POST '/score?band_low=60&band_high=70' "${PNG[@]}" --data-binary @"$DIGIT"
 

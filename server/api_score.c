@@ -12,6 +12,7 @@
 #include "models.h"
 #include "pool.h"
 #include "score.h"
+#include "parse.h"
 #include "score_job.h"
 
 struct score_job *score_job_create(void)
@@ -41,7 +42,10 @@ void score_job_free(struct score_job *j)
 void score_job_answer_failure(struct score_job *j)
 {
     const struct pool_job *pj = &j->pj;
-    if (api_http_status(pj->status, NULL) == 500)
+    if (pj->expired)
+        api_error(j->res, 504, "deadline_exceeded", "deadline_ms %d: %s", j->sr.deadline_ms,
+                  pj->message);
+    else if (api_http_status(pj->status, NULL) == 500)
         api_error(j->res, 500, "internal", "search failed: %s", pj->message);
     else /* no memory, shutting down, a search the model cannot run */
         api_error_status(j->res, pj->status, "%s", pj->message);
@@ -126,6 +130,16 @@ enum api_result score_job_submit(struct score_job *j, struct app *app,
     const struct anogan *m = j->sr.model;
     int n = j->sr.n;
     size_t isize = anogan_image_size(m);
+    const char *dh = j->sr.deadline_ms ? NULL : api_header(req, "X-Deadline-Ms");
+    if (dh) {
+        long long ms;
+        if (parse_int(&ms, "X-Deadline-Ms", dh, 1, SCORE_MAX_DEADLINE_MS)) {
+            api_error(res, 422, "invalid_value", "%s", status_message());
+            score_job_free(j);
+            return API_DONE;
+        }
+        j->sr.deadline_ms = (int)ms;
+    }
     j->width = malloc((size_t)n * sizeof *j->width);
     j->height = malloc((size_t)n * sizeof *j->height);
     j->x = malloc((size_t)n * isize * sizeof *j->x);
@@ -164,6 +178,7 @@ enum api_result score_job_submit(struct score_job *j, struct app *app,
         .seeds = j->seeds,
         .res = j->results,
         .recon = j->recon,
+        .deadline = j->sr.deadline_ms ? j->t0 + j->sr.deadline_ms / 1e3 : 0,
         .done = on_done,
     };
     /* After SIGTERM nothing new is queued (cmd_serve waits for what is in flight, then stops). */

@@ -33,6 +33,8 @@ struct api_fail {
  * SCORE_MAX_REGIONS largest reported. */
 #define SCORE_REGION_THRESHOLD 0.5f
 #define SCORE_MAX_REGIONS 16
+/* deadline_ms (body, query, or the X-Deadline-Ms header) at most: one hour. */
+#define SCORE_MAX_DEADLINE_MS 3600000
 
 struct score_request {
     const struct anogan *model;
@@ -43,6 +45,7 @@ struct score_request {
     bool has_band;          /* the request's NOT_DECIDABLE band, else the model's */
     float band_low, band_high;
     float region_threshold;
+    int deadline_ms;        /* drop the work if still queued this long after arrival (0: none) */
     int n;
     struct image *images; /* n decoded images, owned (score_request_free) */
 };

@@ -56,7 +56,8 @@ struct options {
     struct anogan_search_layer search; /* the request's layer: what it leaves out is not set */
     bool reconstruction, anomaly_map;
     const char *part_id, *station;     /* checked when applied (apply_line) */
-    bool has_band_low, has_band_high, has_region_threshold;
+    bool has_band_low, has_band_high, has_region_threshold, has_deadline;
+    int deadline_ms;
     float band_low, band_high, region_threshold;
 };
 
@@ -141,6 +142,9 @@ static bool opts_from_query(struct options *o, struct api_fail *f, const struct 
     if ((v = api_query(req, "region_threshold")) &&
         !q_float(f, "region_threshold", v, 1e-6, 1, &o->region_threshold,
                  &o->has_region_threshold))
+        return false;
+    if ((v = api_query(req, "deadline_ms")) &&
+        !q_int(f, "deadline_ms", v, SCORE_MAX_DEADLINE_MS, &o->deadline_ms, &o->has_deadline))
         return false;
     if ((v = api_query(req, "reconstruction")) && !q_bool(v, &o->reconstruction))
         return fail(f, 422, "invalid_value", "reconstruction must be true or false");
@@ -229,6 +233,10 @@ static bool opts_from_json(struct options *o, struct api_fail *f, const struct s
     if ((v = json_get(doc, "region_threshold")) &&
         !j_float(f, "region_threshold", v, 1e-6, 1, &o->region_threshold,
                  &o->has_region_threshold))
+        return false;
+    if ((v = json_get(doc, "deadline_ms")) &&
+        !(o->has_deadline = j_int(f, "deadline_ms", v, 1, SCORE_MAX_DEADLINE_MS,
+                                  &o->deadline_ms)))
         return false;
     if ((v = json_get(doc, "reconstruction"))) {
         if (!json_is_bool(v))
@@ -387,6 +395,10 @@ static bool apply_line(struct score_request *out, struct api_fail *f, const stru
         return false;
     out->region_threshold = o->has_region_threshold ? o->region_threshold
                                                     : SCORE_REGION_THRESHOLD;
+    if (o->has_deadline && o->deadline_ms < 1)
+        return fail(f, 422, "invalid_value", "deadline_ms must be from 1 to %d",
+                    SCORE_MAX_DEADLINE_MS);
+    out->deadline_ms = o->has_deadline ? o->deadline_ms : 0;
     if (o->has_band_low != o->has_band_high)
         return fail(f, 422, "invalid_value", "band_low and band_high come together (%s is "
                     "missing)", o->has_band_low ? "band_high" : "band_low");

@@ -386,6 +386,27 @@ expect "models with key" "$CODE" 200
 req k6 POST '/score?iterations=1' "${PNG[@]}" -H 'Authorization: Bearer s3cret-key' --data-binary @"$DIGIT"
 expect "score with key" "$CODE" 200
 
+echo "[$(date +%T)] deadlines: work still queued past its deadline is dropped with 504, counted"
+start deadline --models "$T/models" --workers 1 --max-iterations 5000
+curl -s -o /dev/null --max-time 120 "${PNG[@]}" --data-binary @"$DIGIT" \
+    "http://127.0.0.1:$PORT/score?iterations=3000&search=random" &
+LONG=$!
+for _ in $(seq 1 400); do
+    curl -s "http://127.0.0.1:$PORT/metrics" | grep -q '^inspectd_workers_busy 1$' && break
+    sleep 0.02
+done
+error late_header 504 deadline_exceeded POST '/score?iterations=1' "${PNG[@]}" -H 'X-Deadline-Ms: 1' --data-binary @"$DIGIT"
+error late_body 504 deadline_exceeded POST /score "${JSON[@]}" -d "{\"image\": {\"png_base64\": \"$B64\"}, \"iterations\": 1, \"deadline_ms\": 1}"
+req late_v2 POST /v2/models/tiny/infer "${JSON[@]}" -d "{\"parameters\": {\"deadline_ms\": 1}, \"inputs\": [{\"name\": \"image\", \"datatype\": \"BYTES\", \"shape\": [1], \"data\": [\"$B64\"]}]}"
+expect "v2 deadline" "$CODE" 504
+error bad_deadline 422 invalid_value POST '/score' "${PNG[@]}" -H 'X-Deadline-Ms: soon' --data-binary @"$DIGIT"
+wait "$LONG"
+req in_time POST '/score?iterations=1&deadline_ms=60000' "${PNG[@]}" --data-binary @"$DIGIT"
+expect "in time" "$CODE" 200
+req dm GET /metrics
+grep -q '^inspectd_deadline_expired_total 3$' "$T/resp/dm" && ok || bad "metrics do not count 3 expired jobs: $(grep deadline "$T/resp/dm")"
+kill -TERM "$PID"; wait "$PID"
+
 echo "[$(date +%T)] SIGTERM during work: in-flight requests finish, the daemon exits 0, the port closes"
 start term --models "$T/models" --workers 1 --max-iterations 5000 --shutdown-timeout 600
 CONC=()

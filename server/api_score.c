@@ -9,11 +9,14 @@
 
 #include "api.h"
 #include "app.h"
+#include "metrics.h"
 #include "models.h"
+#include "mqtt.h"
 #include "pool.h"
 #include "score.h"
 #include "parse.h"
 #include "score_job.h"
+#include "webhook.h"
 
 struct score_job *score_job_create(void)
 {
@@ -36,7 +39,33 @@ void score_job_free(struct score_job *j)
     free(j->recon);
     free(j->seeds);
     free(j->results);
+    free(j->result_ids);
     free(j);
+}
+
+void score_job_publish(const struct score_job *j)
+{
+    struct app *app = j->app;
+    if (!app->mqtt && !app->webhook)
+        return;
+    size_t isize = anogan_image_size(j->sr.model);
+    for (int i = 0; i < j->sr.n; i++) {
+        char *msg = NULL;
+        size_t len = 0;
+        if (score_verdict_message(&msg, &len, &j->sr, &j->results[i], j->result_ids[i],
+                                  j->x + (size_t)i * isize, j->recon + (size_t)i * isize,
+                                  j->width[i], j->height[i]) != STATUS_OK) {
+            /* no memory: counted as dropped by each publisher */
+            if (app->metrics && app->mqtt)
+                metrics_published(app->metrics, "mqtt", true);
+            if (app->metrics && app->webhook)
+                metrics_published(app->metrics, "webhook", true);
+            continue;
+        }
+        mqtt_publish(app->mqtt, j->sr.station, msg, len);
+        webhook_post(app->webhook, msg, len);
+        free(msg);
+    }
 }
 
 void score_job_answer_failure(struct score_job *j)
@@ -90,14 +119,15 @@ static void answer(struct score_job *j)
         for (int i = 0; i < j->sr.n && ok; i++) {
             json_object_begin(&w);
             json_kv_int(&w, "index", i);
-            ok = score_answer_image(&w, &j->sr, &j->results[i], j->x + (size_t)i * isize,
-                                    j->recon + (size_t)i * isize, j->width[i], j->height[i]);
+            ok = score_answer_image(&w, &j->sr, &j->results[i], j->result_ids[i],
+                                    j->x + (size_t)i * isize, j->recon + (size_t)i * isize,
+                                    j->width[i], j->height[i]);
             json_object_end(&w);
         }
         json_array_end(&w);
     } else {
-        ok = score_answer_image(&w, &j->sr, &j->results[0], j->x, j->recon, j->width[0],
-                                j->height[0]);
+        ok = score_answer_image(&w, &j->sr, &j->results[0], j->result_ids[0], j->x, j->recon,
+                                j->width[0], j->height[0]);
     }
     json_kv_number(&w, "elapsed_ms", (float)((clock_now() - j->t0) * 1e3));
     json_object_end(&w);
@@ -111,6 +141,7 @@ static void answer(struct score_job *j)
         return;
     }
     api_set_body(res, 200, "application/json", body, len);
+    score_job_publish(j);
     api_log(res, "model=%s images=%d batch=%d iterations=%d queue_ms=%.1f search_ms=%.1f",
             m->name, j->sr.n, pj->batch, j->results[0].gan.iterations, pj->wait_ms, elapsed - pj->wait_ms);
 }
@@ -146,7 +177,9 @@ enum api_result score_job_submit(struct score_job *j, struct app *app,
     j->seeds = malloc((size_t)n * sizeof *j->seeds);
     j->results = calloc((size_t)n, sizeof *j->results);
     j->recon = malloc((size_t)n * isize * sizeof *j->recon); /* for the regions, always */
-    if (!j->width || !j->height || !j->x || !j->seeds || !j->results || !j->recon) {
+    j->result_ids = malloc((size_t)n * sizeof *j->result_ids);
+    if (!j->width || !j->height || !j->x || !j->seeds || !j->results || !j->recon ||
+        !j->result_ids) {
         score_job_free(j);
         return api_error_status(res, STATUS_NOMEM, "no memory for the request");
     }
@@ -161,6 +194,7 @@ enum api_result score_job_submit(struct score_job *j, struct app *app,
             return API_DONE;
         }
         j->seeds[i] = j->sr.seed; /* each image scores as it would alone */
+        score_result_id(j->result_ids[i]);
     }
     /* The decoded pixels are no longer needed; only their sizes are. */
     for (int i = 0; i < n; i++)

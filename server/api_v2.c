@@ -675,8 +675,7 @@ static void v2_answer(struct score_job *j)
                 const char *v = verdict_name(score_verdict(sr, j->results[i].score, NULL, NULL));
                 put_bytes_elem(&w, &bin, b, (const uint8_t *)v, strlen(v), true);
             } else if (k == OUT_RESULT_ID) {
-                char id[37];
-                score_result_id(id);
+                const char *id = j->result_ids[i];
                 put_bytes_elem(&w, &bin, b, (const uint8_t *)id, strlen(id), true);
             } else {
                 uint8_t *png = NULL;
@@ -706,6 +705,8 @@ static void v2_answer(struct score_job *j)
         return;
     }
     send_infer(res, &w, &bin);
+    if (res->status == 200)
+        score_job_publish(j);
     api_log(res, "model=%s images=%d batch=%d", m->name, n, j->pj.batch);
 }
 

@@ -13,6 +13,8 @@ struct models;
 struct pool;
 struct metrics;
 struct http_server;
+struct mqtt;
+struct webhook;
 
 struct app {
     const struct serve_config *cfg;
@@ -20,6 +22,8 @@ struct app {
     struct pool *pool;
     struct metrics *metrics;
     struct http_server *http; /* NULL in tests that call handlers directly */
+    struct mqtt *mqtt;        /* --mqtt, else NULL */
+    struct webhook *webhook;  /* --webhook, else NULL */
     double t_start;           /* clock_now() at start-up */
     atomic_int shutting_down;
     atomic_int warming;       /* models whose warm-up score has not finished (warm.h) */

@@ -73,7 +73,8 @@ bool score_image_from_png(struct image *img, struct api_fail *fail,
                           const struct serve_config *cfg, const uint8_t *bytes, size_t len,
                           const char *where);
 
-/* Writes one image's answer fields into the open JSON object w: result_id (a fresh UUID),
+/* Writes one image's answer fields into the open JSON object w: result_id (given: a
+ * score_result_id),
  * score (the fused score, or the AnoGAN score for a model without fusion), scores (each part the
  * model has), residual, discrimination, threshold, anomalous, evaluation and band (verdict.h,
  * the request's band else the model's), part_id, station, model_version, iterations, width,
@@ -81,8 +82,15 @@ bool score_image_from_png(struct image *img, struct api_fail *fail,
  * x: the preprocessed input, recon: G(z), both in model units (anogan_image_size floats; recon
  * may be NULL: no regions, no PNGs). False on allocation or encoding failure. */
 bool score_answer_image(struct json_writer *w, const struct score_request *sr,
-                        const struct detect_result *r, const float *x, const float *recon,
-                        int width, int height);
+                        const struct detect_result *r, const char *result_id, const float *x,
+                        const float *recon, int width, int height);
+
+/* The message a line hears about one verdict (MQTT, webhooks): a JSON object with "model",
+ * "timestamp" (UTC, RFC 3339 with milliseconds) and the fields of score_answer_image without
+ * the pictures. *out malloc'd (caller frees), *len its length. STATUS_NOMEM. */
+enum status score_verdict_message(char **out, size_t *len, const struct score_request *sr,
+                                  const struct detect_result *r, const char *result_id,
+                                  const float *x, const float *recon, int width, int height);
 
 /* The verdict of score under sr's band (the request's, else the model's calibration; a model
  * without calibration and no request band: NOT_DECIDABLE). *low / *high (may be NULL) get the

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 
 #include "clock.h"
 #include "regions.h"
@@ -184,16 +185,15 @@ static bool put_regions(struct json_writer *w, const struct score_request *sr, c
     return true;
 }
 
-bool score_answer_image(struct json_writer *w, const struct score_request *sr,
-                        const struct detect_result *r, const float *x, const float *recon,
-                        int width, int height)
+static bool answer_fields(struct json_writer *w, const struct score_request *sr,
+                          const struct detect_result *r, const char *result_id, const float *x,
+                          const float *recon, int width, int height, bool pictures)
 {
     const struct anogan *m = sr->model;
-    bool want_recon = sr->reconstruction, want_map = sr->anomaly_map;
-    char id[37], version[13];
-    score_result_id(id);
+    bool want_recon = pictures && sr->reconstruction, want_map = pictures && sr->anomaly_map;
+    char version[13];
     score_model_version(version, m);
-    json_kv_string(w, "result_id", id);
+    json_kv_string(w, "result_id", result_id);
     json_kv_number(w, "score", r->score);
     /* every part the model has, raw (the fused score standardises and weighs them) */
     json_key_put(w, "scores");
@@ -264,4 +264,35 @@ bool score_answer_image(struct json_writer *w, const struct score_request *sr,
         free(png);
     }
     return !w->failed;
+}
+
+bool score_answer_image(struct json_writer *w, const struct score_request *sr,
+                        const struct detect_result *r, const char *result_id, const float *x,
+                        const float *recon, int width, int height)
+{
+    return answer_fields(w, sr, r, result_id, x, recon, width, height, true);
+}
+
+enum status score_verdict_message(char **out, size_t *len, const struct score_request *sr,
+                                  const struct detect_result *r, const char *result_id,
+                                  const float *x, const float *recon, int width, int height)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    char stamp[96];
+    snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)(ts.tv_nsec / 1000000) % 1000);
+    struct json_writer w;
+    json_writer_init(&w);
+    json_object_begin(&w);
+    json_kv_string(&w, "model", sr->model->name);
+    json_kv_string(&w, "timestamp", stamp);
+    bool ok = answer_fields(&w, sr, r, result_id, x, recon, width, height, false);
+    json_object_end(&w);
+    *out = ok ? json_writer_finish(&w, len) : NULL;
+    if (!ok)
+        json_writer_discard(&w);
+    return *out ? STATUS_OK : status_fail(STATUS_NOMEM, "out of memory for a verdict message");
 }

@@ -27,6 +27,7 @@ struct score_job {
     float *x, *recon;   /* sr.n preprocessed inputs and their G(z), model units */
     uint64_t *seeds;
     struct detect_result *results;
+    char (*result_ids)[37]; /* sr.n fresh UUIDs, one per image's answer */
     double t0;
     /* Writes j->res from a finished job (j->pj.status says whether the search succeeded). */
     void (*answer)(struct score_job *j);
@@ -43,6 +44,10 @@ void score_job_free(struct score_job *j);
  * 503, shutting down 503) and j freed. */
 enum api_result score_job_submit(struct score_job *j, struct app *app,
                                  const struct api_request *req, struct api_response *res);
+
+/* Hands each image's verdict to the publishers the daemon has (MQTT, webhooks; publish.h):
+ * never blocks. Called by the answers of successful jobs. */
+void score_job_publish(const struct score_job *j);
 
 /* The answer for a failed search (j->pj.status != STATUS_OK) in the /score error body. */
 void score_job_answer_failure(struct score_job *j);

@@ -643,7 +643,7 @@ START_TEST(answer_pictures)
     struct score_request sr = {.model = m, .reconstruction = true, .anomaly_map = true,
                                .region_threshold = SCORE_REGION_THRESHOLD};
     snprintf(sr.part_id, sizeof sr.part_id, "P-1");
-    ck_assert(score_answer_image(&w, &sr, &r, x, g, 8, 8));
+    ck_assert(score_answer_image(&w, &sr, &r, "00000000-0000-4000-8000-000000000000", x, g, 8, 8));
     json_object_end(&w);
     char *text = json_writer_finish(&w, &len);
     struct json *doc = NULL;

@@ -163,5 +163,11 @@ echo "[$(date +%T)] the daemon dies: the broker publishes its last will"
 kill -KILL "$PID"; wait "$PID" 2> /dev/null
 wait_lines "$T/s2" '^inspectd/cell7/status offline$' 1 && ok || bad "no last will 'offline' (keepalive 30 s)"
 
+# a sanitizer build (INSPECTD_SANITIZE) reports into the daemons' logs
+if grep -lE 'ERROR: (Address|Leak|Thread)Sanitizer|runtime error:' "$T"/*.log 2> /dev/null; then
+    bad "sanitizer reports in the daemon logs above"
+else
+    ok
+fi
 echo "mqtt: $CHECKS checks, $FAILS failed"
 [ "$FAILS" -eq 0 ]

@@ -45,4 +45,10 @@ done
 "$PY" "$SRC/tests/v2_conformance.py" "http://127.0.0.1:$PORT" tiny "$SRC/examples/normal-7.png" $GCN
 rc=$?
 if ! kill -0 "$PID" 2> /dev/null; then echo "FAIL: the daemon died"; cat "$T/log"; exit 1; fi
+kill -TERM "$PID"; wait "$PID"
+PID=
+# a sanitizer build (INSPECTD_SANITIZE) reports into the daemon's log
+if grep -E 'ERROR: (Address|Leak|Thread)Sanitizer|runtime error:' "$T/log"; then
+    echo "FAIL: sanitizer reports in the daemon's log"; exit 1
+fi
 exit $rc

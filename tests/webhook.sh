@@ -137,5 +137,11 @@ kill -TERM "$PID"; wait "$PID"
 rc=$?
 [ "$rc" -eq 0 ] && [ $(($(date +%s) - t0)) -le 10 ] && ok || bad "stop with a hanging receiver: rc $rc, $(($(date +%s) - t0)) s"
 
+# a sanitizer build (INSPECTD_SANITIZE) reports into the daemons' logs
+if grep -lE 'ERROR: (Address|Leak|Thread)Sanitizer|runtime error:' "$T"/*.log 2> /dev/null; then
+    bad "sanitizer reports in the daemon logs above"
+else
+    ok
+fi
 echo "webhook: $CHECKS checks, $FAILS failed"
 [ "$FAILS" -eq 0 ]

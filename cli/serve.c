@@ -12,6 +12,9 @@
 
 #include "api.h"
 #include "app.h"
+#include "mqtt.h"
+#include "warm.h"
+#include "webhook.h"
 #include "cli.h"
 #include "common.h"
 #include "config.h"
@@ -98,6 +101,34 @@ static const struct cli_option options[] = {
      .help = "one line per request on stdout"},
     {"--api-key", "INSPECTD_API_KEY", CLI_STR, CLI_AT(C, api_key), .value_name = "KEY",
      .help = "require 'Authorization: Bearer KEY' (all but /healthz)"},
+    {"--mqtt", "INSPECTD_MQTT", CLI_STR, CLI_AT(C, mqtt_url), .value_name = "URL",
+     .help = "publish every verdict to this MQTT broker: mqtt://HOST[:PORT] or mqtts://..."},
+    {"--mqtt-topic", "INSPECTD_MQTT_TOPIC", CLI_STR, CLI_AT(C, mqtt_topic),
+     .value_name = "TEMPLATE",
+     .help = "verdict topic; {line} {station} {instance} are filled in (default "
+             "inspectd/{line}/{station}/result)"},
+    {"--mqtt-line", "INSPECTD_MQTT_LINE", CLI_STR, CLI_AT(C, mqtt_line), .value_name = "NAME",
+     .help = "{line} in the topic (default line)"},
+    {"--mqtt-instance", "INSPECTD_MQTT_INSTANCE", CLI_STR, CLI_AT(C, mqtt_instance),
+     .value_name = "NAME",
+     .help = "client id and status topic inspectd/NAME/status (default: the host name)"},
+    {"--mqtt-username", "INSPECTD_MQTT_USERNAME", CLI_STR, CLI_AT(C, mqtt_username),
+     .value_name = "USER", .help = "MQTT user name"},
+    {"--mqtt-password", "INSPECTD_MQTT_PASSWORD", CLI_STR, CLI_AT(C, mqtt_password),
+     .value_name = "PASSWORD", .help = "MQTT password (prefer the environment variable)"},
+    {"--mqtt-cafile", "INSPECTD_MQTT_CAFILE", CLI_STR, CLI_AT(C, mqtt_cafile),
+     .value_name = "FILE", .help = "CA certificate for mqtts:// (default: the system's)"},
+    {"--mqtt-outbox", "INSPECTD_MQTT_OUTBOX", CLI_INT, CLI_AT(C, mqtt_outbox), 0, 1, 1 << 20,
+     .value_name = "N", .help = "verdicts held while the broker is away; beyond, dropped"},
+    {"--webhook", "INSPECTD_WEBHOOK", CLI_STR, CLI_AT(C, webhook_urls), .value_name = "URLS",
+     .help = "POST every verdict's JSON to these comma-separated http(s) URLs"},
+    {"--webhook-timeout-ms", "INSPECTD_WEBHOOK_TIMEOUT_MS", CLI_INT,
+     CLI_AT(C, webhook_timeout_ms), 0, 10, 600000, .value_name = "MS",
+     .help = "timeout of each webhook POST"},
+    {"--webhook-retries", "INSPECTD_WEBHOOK_RETRIES", CLI_INT, CLI_AT(C, webhook_retries), 0, 0,
+     10, .value_name = "N", .help = "retries of a failed webhook POST (backoff from 200 ms)"},
+    {"--webhook-outbox", "INSPECTD_WEBHOOK_OUTBOX", CLI_INT, CLI_AT(C, webhook_outbox), 0, 1,
+     1 << 20, .value_name = "N", .help = "verdicts held for the webhooks; beyond, dropped"},
     {"--api-key-file", "INSPECTD_API_KEY_FILE", CLI_CUSTOM, CLI_AT(C, api_key),
      .parse = read_key_file, .value_name = "FILE",
      .help = "read the API key from a file (first line)"},
@@ -191,13 +222,28 @@ int cmd_serve(int argc, char **argv)
         goto done;
     }
     app.tarpit = tarpit;
-    struct http_options ho = {.bind = cfg.bind,
-                              .port = cfg.port,
-                              .threads = cfg.http_threads,
-                              .timeout_s = cfg.timeout_s,
-                              .max_connections = cfg.max_connections,
-                              .max_body = cfg.max_body,
-                              .api_key = cfg.api_key,
+    if (cfg.mqtt_url[0]) {
+        struct mqtt_options mo = {.url = cfg.mqtt_url, .topic = cfg.mqtt_topic,
+                                  .line = cfg.mqtt_line, .instance = cfg.mqtt_instance,
+                                  .username = cfg.mqtt_username, .password = cfg.mqtt_password,
+                                  .cafile = cfg.mqtt_cafile, .outbox = cfg.mqtt_outbox};
+        if (mqtt_create(&app.mqtt, &mo, metrics)) {
+            fprintf(stderr, "inspectd serve: %s\n", status_message());
+            goto done;
+        }
+    }
+    if (cfg.webhook_urls[0]) {
+        struct webhook_options wo = {.urls = cfg.webhook_urls, .timeout_ms = cfg.webhook_timeout_ms,
+                                     .retries = cfg.webhook_retries, .outbox = cfg.webhook_outbox};
+        if (webhook_create(&app.webhook, &wo, metrics)) {
+            fprintf(stderr, "inspectd serve: %s\n", status_message());
+            goto done;
+        }
+    }
+    warm_start(&app); /* GET /v2/health/ready answers 503 until these scores are done */
+    struct http_options ho = {.bind = cfg.bind, .port = cfg.port, .threads = cfg.http_threads,
+                              .timeout_s = cfg.timeout_s, .max_connections = cfg.max_connections,
+                              .max_body = cfg.max_body, .api_key = cfg.api_key,
                               .access_log = cfg.access_log ? stdout : NULL};
     /* app.http is set by http_start before its threads start, so handlers always see it. */
     if (http_start(&app.http, &ho, routes, nroutes, &app, metrics)) {
@@ -232,6 +278,8 @@ done:
     tarpit_free(tarpit); /* resumes what it holds; http_wait_idle saw those finish */
     http_stop(app.http);
     pool_free(pool);
+    mqtt_free(app.mqtt);       /* after the last answer: flushes, then "offline" */
+    webhook_free(app.webhook);
     metrics_free(metrics);
     free(labels);
     free(routes);

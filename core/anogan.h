@@ -42,6 +42,8 @@ struct anogan_calibration {
     float percentile;  /* of held-out normal scores the threshold was taken at, e.g. 99 */
     int count;         /* held-out normal images scored */
     float mean, std, p50, p90, p99, max;
+    float band_low, band_high; /* NOT_DECIDABLE between them (verdict.h); files without
+                                  calibration.band_*: both the threshold (no band) */
     char score[16];    /* what the threshold applies to: "anogan" (the AnoGAN score) or "fused"
                           (detect.h's fused score); files without it: "anogan" */
     char search[16];   /* "random" or "encoder": the search settings used to score them */

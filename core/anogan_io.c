@@ -10,6 +10,7 @@
 #include "detect.h"
 #include "net_io.h"
 #include "safetensors.h"
+#include "verdict.h"
 
 #define ANOGAN_FORMAT "inspectd.anogan.v1"
 
@@ -45,6 +46,15 @@ static enum status read_meta(struct anogan *m, const struct safetensors *st, con
         (s = safetensors_meta_float(st, "calibration.max", &cal->max, file)) ||
         (s = safetensors_meta_int(st, "calibration.iterations", &cal->iterations, file)))
         return s;
+    cal->band_low = cal->band_high = cal->threshold;
+    if (safetensors_meta_get(st, "calibration.band_low") &&
+        ((s = safetensors_meta_float(st, "calibration.band_low", &cal->band_low, file)) ||
+         (s = safetensors_meta_float(st, "calibration.band_high", &cal->band_high, file))))
+        return s;
+    if (!verdict_band_valid(cal->band_low, cal->band_high, cal->threshold))
+        return status_fail(STATUS_FORMAT, "%s: calibration.band_low %g .. band_high %g does not "
+                           "hold the threshold %g", file, cal->band_low, cal->band_high,
+                           cal->threshold);
     snprintf(cal->score, sizeof cal->score, "anogan");
     safetensors_meta_string(st, "calibration.score", cal->score, sizeof cal->score);
     if (strcmp(cal->score, "anogan") && strcmp(cal->score, "fused"))
@@ -134,6 +144,8 @@ enum status anogan_to_safetensors(const struct anogan *m, struct safetensors *st
         return s;
     if (!cal->present)
         return STATUS_OK;
+    /* a calibration set by hand without a band (tools, tests) is stored without one */
+    bool band_ok = verdict_band_valid(cal->band_low, cal->band_high, cal->threshold);
     if ((s = safetensors_set_meta(st, "calibration.score", cal->score[0] ? cal->score : "anogan")) ||
         (s = put(st, "calibration.threshold", "%.9g", cal->threshold)) ||
         (s = put(st, "calibration.percentile", "%.9g", cal->percentile)) ||
@@ -144,6 +156,8 @@ enum status anogan_to_safetensors(const struct anogan *m, struct safetensors *st
         (s = put(st, "calibration.p90", "%.9g", cal->p90)) ||
         (s = put(st, "calibration.p99", "%.9g", cal->p99)) ||
         (s = put(st, "calibration.max", "%.9g", cal->max)) ||
+        (s = put(st, "calibration.band_low", "%.9g", band_ok ? cal->band_low : cal->threshold)) ||
+        (s = put(st, "calibration.band_high", "%.9g", band_ok ? cal->band_high : cal->threshold)) ||
         (s = put(st, "calibration.iterations", "%.0f", cal->iterations)) ||
         (s = safetensors_set_meta(st, "calibration.search", cal->search)) ||
         (s = safetensors_set_meta(st, "calibration.data", cal->data)))

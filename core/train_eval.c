@@ -7,6 +7,7 @@
 #include "detect.h"
 #include "roc.h"
 #include "train_impl.h"
+#include "verdict.h"
 
 /* Progress inside a batch: the batch's images count as done in proportion to its steps. */
 struct batch_progress {
@@ -107,6 +108,9 @@ enum status train_calibrate(struct anogan *m, const struct dataset *holdout,
     cal->p90 = (float)roc_percentile(scores, n, 90);
     cal->p99 = (float)roc_percentile(scores, n, 99);
     cal->max = (float)mx;
+    if ((s = verdict_band_from_scores(&cal->band_low, &cal->band_high, scores, n, percentile,
+                                      cal->threshold)))
+        goto done;
     snprintf(cal->score, sizeof cal->score, "%s", m->det && m->det->fused ? "fused" : "anogan");
     snprintf(cal->search, sizeof cal->search, "%s", anogan_init_name(search->init));
     cal->iterations = search->iterations;

@@ -103,8 +103,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 .gan = {.score = x[0], .residual = x[1], .iterations = 1}, .score = x[0]};
             for (int k = 0; k < DETECT_NPARTS; k++)
                 r.part[k] = k == 0 ? x[0] : NAN;
-            ASSERT(score_answer_image(&w, m, &r, x, x, img->width, img->height,
-                                      sr.reconstruction, sr.anomaly_map));
+            ASSERT(score_answer_image(&w, &sr, &r, "id", x, x, img->width, img->height));
             json_object_end(&w);
             size_t len;
             char *text = json_writer_finish(&w, &len);

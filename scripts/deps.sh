@@ -5,9 +5,10 @@
 #                     node for the browser and OpenAPI checks, Fashion-MNIST)
 set -euo pipefail
 want=(build-essential cmake pkg-config libmicrohttpd-dev libcjson-dev libstb-dev libopenblas-dev
-      zlib1g-dev check curl ca-certificates libdnnl-dev)
+      zlib1g-dev check curl ca-certificates libdnnl-dev libmosquitto-dev libcurl4-openssl-dev)
 if [ "${1:-build}" = test ]; then
-  want+=(clang libclang-rt-14-dev nginx-light wrk chromium dataset-fashion-mnist python3-yaml)
+  want+=(clang libclang-rt-14-dev nginx-light wrk chromium dataset-fashion-mnist python3-yaml
+         mosquitto mosquitto-clients)
   # node and npm: Debian's, unless the machine already has them
   command -v node >/dev/null && command -v npm >/dev/null || want+=(nodejs npm)
 fi

@@ -19,6 +19,11 @@ const char *api_query(const struct api_request *req, const char *key)
     return NULL;
 }
 
+const char *api_header(const struct api_request *req, const char *name)
+{
+    return req->header ? req->header(req, name) : NULL;
+}
+
 bool api_content_type_is(const struct api_request *req, const char *media_type)
 {
     const char *ct = req->content_type;
@@ -160,13 +165,18 @@ void api_log(struct api_response *res, const char *fmt, ...)
 }
 
 static const struct api_route api_table[] = {
-    {"POST", "/score", api_score, NULL, false, true},
-    {"POST", "/score/batch", api_score_batch, NULL, false, true},
-    {"POST", "/graph/classify", api_graph_classify, NULL, false, true},
-    {"GET", "/models", api_models, NULL, false, false},
-    {"GET", "/healthz", api_healthz, NULL, true, false},
-    {"GET", "/readyz", api_readyz, NULL, false, false},
-    {"GET", "/metrics", api_metrics, NULL, false, false},
+    {"POST", "/score", api_score, NULL, false, true, false},
+    {"POST", "/score/batch", api_score_batch, NULL, false, true, false},
+    {"POST", "/graph/classify", api_graph_classify, NULL, false, true, false},
+    {"GET", "/models", api_models, NULL, false, false, false},
+    {"GET", "/healthz", api_healthz, NULL, true, false, false},
+    {"GET", "/readyz", api_readyz, NULL, false, false, false},
+    {"GET", "/metrics", api_metrics, NULL, false, false, false},
+    {"GET", "/v2", api_v2_server, NULL, false, false, false},
+    {"GET", "/v2/health/live", api_v2_live, NULL, true, false, false},
+    {"GET", "/v2/health/ready", api_v2_ready, NULL, false, false, false},
+    {"GET", "/v2/models/", api_v2_models, NULL, false, false, true},
+    {"POST", "/v2/models/", api_v2_models, NULL, false, true, true},
 };
 #define NAPI (sizeof api_table / sizeof api_table[0])
 
@@ -188,9 +198,9 @@ struct api_route *api_routes_create(size_t *n)
     /* The console's static files hold no data and a browser cannot attach a bearer token to a
      * page load, so they are public; the API calls the page makes carry the key. */
     if (index)
-        r[k++] = (struct api_route){"GET", "/", api_asset, index, true, false};
+        r[k++] = (struct api_route){"GET", "/", api_asset, index, true, false, false};
     for (const struct console_asset *a = console_assets; a->path; a++)
-        r[k++] = (struct api_route){"GET", a->path, api_asset, a, true, false};
+        r[k++] = (struct api_route){"GET", a->path, api_asset, a, true, false, false};
     *n = k;
     return r;
 }

@@ -29,6 +29,10 @@ struct api_request {
     struct api_param query[API_MAX_QUERY];
     int nquery;
     const char *client;       /* peer address, for logs */
+    /* A request header by name (case-insensitive), NULL when absent or when header is NULL
+     * (tests that build requests by hand); use api_header. */
+    const char *(*header)(const struct api_request *req, const char *name);
+    void *header_token;       /* for header's own use */
     void (*resume)(void *token);
     void *resume_token;
 };
@@ -67,10 +71,14 @@ struct api_route {
     const void *arg;    /* handler-specific (e.g. the console asset) */
     bool public;        /* served without the API key */
     bool body;          /* accepts a request body */
+    bool prefix;        /* path is a prefix ("/v2/models/"): the handler parses the rest */
 };
 
 /* Query parameter by name, NULL when absent. */
 const char *api_query(const struct api_request *req, const char *key);
+
+/* A request header by name, NULL when absent. */
+const char *api_header(const struct api_request *req, const char *name);
 
 /* Media type of the request without parameters, compared case-insensitively. */
 bool api_content_type_is(const struct api_request *req, const char *media_type);
@@ -122,6 +130,16 @@ enum api_result api_metrics(struct app *app, const struct api_route *route,
                             const struct api_request *req, struct api_response *res);
 enum api_result api_asset(struct app *app, const struct api_route *route,
                           const struct api_request *req, struct api_response *res);
+/* The Open Inference Protocol (KServe v2 REST), api_v2.c: GET /v2, /v2/health/live,
+ * /v2/health/ready; GET and POST under /v2/models/ (metadata, ready, infer). */
+enum api_result api_v2_server(struct app *app, const struct api_route *route,
+                              const struct api_request *req, struct api_response *res);
+enum api_result api_v2_live(struct app *app, const struct api_route *route,
+                            const struct api_request *req, struct api_response *res);
+enum api_result api_v2_ready(struct app *app, const struct api_route *route,
+                             const struct api_request *req, struct api_response *res);
+enum api_result api_v2_models(struct app *app, const struct api_route *route,
+                              const struct api_request *req, struct api_response *res);
 enum api_result api_graph_classify(struct app *app, const struct api_route *route,
                                    const struct api_request *req, struct api_response *res);
 

@@ -161,6 +161,8 @@ static void write_anogan(struct json_writer *w, const struct anogan *m, bool is_
         json_kv_number(w, "p90", cal->p90);
         json_kv_number(w, "p99", cal->p99);
         json_kv_number(w, "max", cal->max);
+        json_kv_number(w, "band_low", cal->band_low);
+        json_kv_number(w, "band_high", cal->band_high);
         json_kv_string(w, "search", cal->search);
         json_kv_int(w, "iterations", cal->iterations);
         json_kv_string(w, "data", cal->data);

@@ -14,6 +14,8 @@ struct pool;
 struct metrics;
 struct http_server;
 struct tarpit;
+struct mqtt;
+struct webhook;
 
 struct app {
     const struct serve_config *cfg;
@@ -22,8 +24,11 @@ struct app {
     struct metrics *metrics;
     struct http_server *http; /* NULL in tests that call handlers directly */
     struct tarpit *tarpit;    /* holds refusals for a full queue; NULL: they go out at once */
+    struct mqtt *mqtt;        /* --mqtt, else NULL */
+    struct webhook *webhook;  /* --webhook, else NULL */
     double t_start;           /* clock_now() at start-up */
     atomic_int shutting_down;
+    atomic_int warming;       /* models whose warm-up score has not finished (warm.h) */
 };
 
 #endif

@@ -28,6 +28,10 @@ struct serve_config config_defaults(void)
         .max_connections = 1024,
         .refusal_delay_ms = 500,
         .access_log = true,
+        .mqtt_outbox = 1000,
+        .webhook_timeout_ms = 2000,
+        .webhook_retries = 3,
+        .webhook_outbox = 1000,
         /* Search: nothing set, so each model's defaults (anogan_search_resolve) hold. */
         .search = {.has_mode = false},
     };
@@ -64,4 +68,13 @@ void config_print(const struct serve_config *c, FILE *f)
             c->max_graph_edges, anogan_mode_name(s->has_mode ? s->mode : ANOGAN_MODE_AUTO), it, lr,
             pat, tol, (unsigned long long)(s->has_seed ? s->seed : 0),
             c->api_key[0] ? "set" : "none", c->access_log ? "on" : "off");
+    /* the broker's URL may carry no secret (user and password are options of their own) */
+    fprintf(f, "config mqtt=%s mqtt_topic=%s mqtt_line=%s mqtt_user=%s mqtt_password=%s "
+            "mqtt_outbox=%d webhooks=%s webhook_timeout_ms=%d webhook_retries=%d "
+            "webhook_outbox=%d\n",
+            c->mqtt_url[0] ? c->mqtt_url : "off", c->mqtt_topic[0] ? c->mqtt_topic : "(default)",
+            c->mqtt_line[0] ? c->mqtt_line : "line", c->mqtt_username[0] ? c->mqtt_username : "none",
+            c->mqtt_password[0] ? "set" : "none", c->mqtt_outbox,
+            c->webhook_urls[0] ? "set" : "off", c->webhook_timeout_ms, c->webhook_retries,
+            c->webhook_outbox);
 }

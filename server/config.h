@@ -36,6 +36,15 @@ struct serve_config {
     int refusal_delay_ms;     /* a 503 for a full queue is held this long before it is sent */
     bool access_log;
     char api_key[256];        /* "" = no access control */
+    /* Publishing verdicts (mqtt.h, webhook.h): off while mqtt_url / webhook_urls are "". */
+    char mqtt_url[256];
+    char mqtt_topic[256];     /* "" = inspectd/{line}/{station}/result */
+    char mqtt_line[64];       /* "" = "line" */
+    char mqtt_instance[64];   /* "" = the host name */
+    char mqtt_username[128], mqtt_password[128], mqtt_cafile[1024];
+    int mqtt_outbox;
+    char webhook_urls[2048];
+    int webhook_timeout_ms, webhook_retries, webhook_outbox;
     struct anogan_search_layer search; /* what a request gets for the fields it leaves out */
 };
 

@@ -166,7 +166,9 @@ static bool first_call(struct http_server *s, struct req_state *r, const char *u
     char allow[64] = "";
     const char *m = strcmp(method, "HEAD") ? method : "GET";
     for (size_t i = 0; i < s->nroutes; i++) {
-        if (strcmp(s->routes[i].path, url))
+        const struct api_route *rt = &s->routes[i];
+        if (rt->prefix ? strncmp(rt->path, url, strlen(rt->path)) || !url[strlen(rt->path)]
+                       : strcmp(rt->path, url) != 0)
             continue;
         if (!path_known)
             r->route_index = (int)i;
@@ -262,6 +264,11 @@ static bool take_body(struct http_server *s, struct req_state *r, const char *da
     return true;
 }
 
+static const char *request_header(const struct api_request *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->header_token, MHD_HEADER_KIND, name);
+}
+
 /* Last call: the body is complete; run the handler. */
 static enum MHD_Result dispatch(struct http_server *s, struct req_state *r)
 {
@@ -285,6 +292,8 @@ static enum MHD_Result dispatch(struct http_server *s, struct req_state *r)
     req->body_len = r->len;
     MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_query, req);
     req->client = r->client;
+    req->header = request_header;
+    req->header_token = r->conn;
     req->resume = resume;
     req->resume_token = r;
 

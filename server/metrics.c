@@ -34,7 +34,8 @@ struct metrics {
     const char *const *labels;
     int nroutes;               /* + 1 for "other" in stats */
     struct route_stats *stats; /* nroutes + 1 */
-    long long images, iterations, searches, rejected;
+    long long images, iterations, searches, rejected, expired;
+    long long mqtt_published, mqtt_dropped, webhook_published, webhook_dropped;
     double search_seconds;
     long long batch_bucket[NBATCH + 1]; /* last: above the largest bound */
     long long batch_sum;
@@ -112,6 +113,32 @@ void metrics_rejected(struct metrics *m)
 {
     pthread_mutex_lock(&m->lock);
     m->rejected++;
+    pthread_mutex_unlock(&m->lock);
+}
+
+void metrics_expired(struct metrics *m)
+{
+    pthread_mutex_lock(&m->lock);
+    m->expired++;
+    pthread_mutex_unlock(&m->lock);
+}
+
+long long metrics_expired_count(struct metrics *m)
+{
+    pthread_mutex_lock(&m->lock);
+    long long n = m->expired;
+    pthread_mutex_unlock(&m->lock);
+    return n;
+}
+
+void metrics_published(struct metrics *m, const char *sink, bool dropped)
+{
+    pthread_mutex_lock(&m->lock);
+    bool mqtt = !strcmp(sink, "mqtt");
+    if (dropped)
+        (*(mqtt ? &m->mqtt_dropped : &m->webhook_dropped))++;
+    else
+        (*(mqtt ? &m->mqtt_published : &m->webhook_published))++;
     pthread_mutex_unlock(&m->lock);
 }
 
@@ -206,6 +233,18 @@ char *metrics_render(struct metrics *m, const struct metrics_gauges *g, size_t *
     counter(f, "inspectd_search_seconds_total", "Time spent in search calls.", m->search_seconds);
     counter(f, "inspectd_queue_rejected_total", "Requests answered 503 because the queue was full.",
             (double)m->rejected);
+    counter(f, "inspectd_deadline_expired_total",
+            "Jobs dropped unscored (504) because their deadline passed while queued.",
+            (double)m->expired);
+    counter(f, "inspectd_mqtt_published_total", "Verdicts handed to the MQTT client.",
+            (double)m->mqtt_published);
+    counter(f, "inspectd_mqtt_dropped_total", "Verdicts not published to MQTT (outbox full).",
+            (double)m->mqtt_dropped);
+    counter(f, "inspectd_webhook_delivered_total", "Verdicts delivered to webhooks.",
+            (double)m->webhook_published);
+    counter(f, "inspectd_webhook_dropped_total",
+            "Verdicts not delivered to a webhook (outbox full or retries spent).",
+            (double)m->webhook_dropped);
     pthread_mutex_unlock(&m->lock);
 
     gauge(f, "inspectd_queue_depth", "Jobs waiting for a worker.", g->queue_depth);

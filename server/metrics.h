@@ -5,6 +5,7 @@
 #ifndef INSPECTD_METRICS_H
 #define INSPECTD_METRICS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct metrics;
@@ -32,6 +33,12 @@ void metrics_request(struct metrics *m, int route, int status, double seconds);
 void metrics_search(struct metrics *m, int images, long long iterations, double seconds);
 /* A request turned away with 503 because the queue was full. */
 void metrics_rejected(struct metrics *m);
+/* A job dropped unscored because its deadline passed while it was queued (answered 504). */
+void metrics_expired(struct metrics *m);
+/* Verdicts handed to a publisher (MQTT, webhook) and those it had to drop (its outbox full or
+ * the message undeliverable). sink: "mqtt" or "webhook". */
+void metrics_published(struct metrics *m, const char *sink, bool dropped);
+long long metrics_expired_count(struct metrics *m);
 
 /* Counters read back (for tests and /readyz). */
 long long metrics_images_scored(struct metrics *m);

@@ -1,7 +1,8 @@
 /* pool: see pool.h. One mutex guards the queue (a singly linked FIFO); workers sleep on one
  * condition variable (CLOCK_MONOTONIC, for the batching wait). A worker turns a group of jobs
  * into chunks of at most max_batch images, copies each chunk into its own buffers, scores it,
- * and scatters the results back to the jobs. */
+ * and scatters the results back to the jobs. A reaper thread answers queued jobs whose deadline
+ * passed (workers also drop them when they take them). */
 #include "pool.h"
 
 #include <errno.h>
@@ -34,6 +35,9 @@ struct worker {
 struct pool {
     pthread_mutex_t lock;
     pthread_cond_t wake;
+    pthread_cond_t reap;    /* wakes the reaper: a job with a deadline queued, or stopping */
+    pthread_t reaper;
+    bool reaper_started;
     struct pool_job *head, *tail;
     int depth, busy, nworkers, capacity, max_batch, batch_wait_ms;
     long queued_images; /* sum of n over queued jobs */
@@ -177,6 +181,34 @@ static void run_group(struct worker *w, struct pool_job **group, int njobs)
     }
 }
 
+/* Marks a job whose deadline passed as dropped (the caller calls its done). */
+static void expire(struct pool *p, struct pool_job *g)
+{
+    g->expired = true;
+    g->status = STATUS_CANCELLED;
+    snprintf(g->message, sizeof g->message,
+             "the deadline passed after %.0f ms in the queue; not scored", g->wait_ms);
+    if (p->metrics)
+        metrics_expired(p->metrics);
+}
+
+/* Moves the jobs of group whose deadline passed (now_s, clock_now() seconds) behind the others,
+ * marked expired, and returns how many are still worth scoring. */
+static int drop_expired(struct pool *p, struct pool_job **group, int njobs, double now_s)
+{
+    int nlive = 0;
+    for (int i = 0; i < njobs; i++) {
+        struct pool_job *g = group[i];
+        if (g->deadline > 0 && now_s > g->deadline) {
+            expire(p, g);
+            continue;
+        }
+        group[i] = group[nlive];
+        group[nlive++] = g;
+    }
+    return nlive;
+}
+
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
@@ -226,6 +258,8 @@ static void *worker_main(void *arg)
             struct pool_job *g = group ? group[i] : j;
             g->wait_ms = t0 - g->t_queued;
         }
+        int nlive = group && j->kind == POOL_JOB_SCORE ? drop_expired(p, group, njobs, t0 / 1e3)
+                                                      : njobs;
         if (!group) {
             j->status = status_fail(STATUS_NOMEM, "out of memory");
             snprintf(j->message, sizeof j->message, "out of memory in a worker");
@@ -236,8 +270,8 @@ static void *worker_main(void *arg)
             } else {
                 j->call(j);
             }
-        } else {
-            run_group(w, group, njobs);
+        } else if (nlive > 0) {
+            run_group(w, group, nlive);
         }
         double t1 = clock_now() * 1e3;
         for (int i = 0; i < njobs; i++) {
@@ -251,6 +285,57 @@ static void *worker_main(void *arg)
     }
     pthread_mutex_unlock(&p->lock);
     free(group);
+    return NULL;
+}
+
+/* The reaper: answers queued jobs at their deadline, while every worker may be busy, so a
+ * client hears 504 when its deadline passes rather than when a worker frees up. Sleeps until
+ * the earliest deadline in the queue (or until a job with one is queued). */
+static void *reaper_main(void *arg)
+{
+    struct pool *p = arg;
+    pthread_mutex_lock(&p->lock);
+    while (!p->stopping) {
+        double now = clock_now(), next = 0;
+        struct pool_job *expired = NULL, **tailp = &expired;
+        struct pool_job **link = &p->head, *prev = NULL;
+        while (*link) {
+            struct pool_job *j = *link;
+            if (j->kind == POOL_JOB_SCORE && j->deadline > 0 && now > j->deadline) {
+                *link = j->next;
+                if (p->tail == j)
+                    p->tail = prev;
+                p->depth--;
+                p->queued_images -= j->n;
+                j->next = NULL;
+                *tailp = j;
+                tailp = &j->next;
+                continue;
+            }
+            if (j->deadline > 0 && (next == 0 || j->deadline < next))
+                next = j->deadline;
+            prev = j;
+            link = &j->next;
+        }
+        if (expired) {
+            pthread_mutex_unlock(&p->lock);
+            while (expired) {
+                struct pool_job *j = expired;
+                expired = j->next;
+                j->next = NULL;
+                j->wait_ms = now * 1e3 - j->t_queued;
+                j->run_ms = 0;
+                expire(p, j);
+                j->done(j); /* j may be freed from here on */
+            }
+            pthread_mutex_lock(&p->lock);
+            continue;
+        }
+        struct timespec dl;
+        clock_deadline(&dl, next > 0 ? next - now + 1e-3 : 3600);
+        pthread_cond_timedwait(&p->reap, &p->lock, &dl);
+    }
+    pthread_mutex_unlock(&p->lock);
     return NULL;
 }
 
@@ -282,6 +367,7 @@ enum status pool_create(struct pool **out, const struct pool_options *o, struct 
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&p->wake, &ca);
+    pthread_cond_init(&p->reap, &ca);
     pthread_condattr_destroy(&ca);
     p->workers = calloc((size_t)o->workers, sizeof *p->workers);
     if (!p->workers)
@@ -299,7 +385,9 @@ enum status pool_create(struct pool **out, const struct pool_options *o, struct 
     for (; started < o->workers; started++)
         if (pthread_create(&p->workers[started].thread, NULL, worker_main, &p->workers[started]))
             break;
-    if (started < o->workers) {
+    if (started == o->workers && !pthread_create(&p->reaper, NULL, reaper_main, p))
+        p->reaper_started = true;
+    if (started < o->workers || !p->reaper_started) {
         p->nworkers = started;
         pool_free(p);
         return status_fail(STATUS_NOMEM, "could not start %d worker threads", o->workers);
@@ -336,6 +424,8 @@ enum status pool_submit(struct pool *p, struct pool_job *job)
         p->depth++;
         p->queued_images += job->n;
         pthread_cond_broadcast(&p->wake);
+        if (job->deadline > 0)
+            pthread_cond_signal(&p->reap);
     }
     pthread_mutex_unlock(&p->lock);
     if (s == STATUS_BUSY && p->metrics)
@@ -370,13 +460,17 @@ void pool_free(struct pool *p)
     pthread_mutex_lock(&p->lock);
     p->stopping = 1;
     pthread_cond_broadcast(&p->wake);
+    pthread_cond_signal(&p->reap);
     pthread_mutex_unlock(&p->lock);
+    if (p->reaper_started)
+        pthread_join(p->reaper, NULL);
     for (int i = 0; i < p->nworkers; i++)
         pthread_join(p->workers[i].thread, NULL);
     /* worker_free is safe on never-started workers (fields zero or malloc'd). */
     for (int i = 0; p->workers && i < p->nalloc; i++)
         worker_free(&p->workers[i]);
     pthread_cond_destroy(&p->wake);
+    pthread_cond_destroy(&p->reap);
     pthread_mutex_destroy(&p->lock);
     free(p->workers);
     free(p);

@@ -40,6 +40,11 @@ struct pool_job {
     int batch;                 /* images in the largest search call that scored part of this job */
     /* POOL_JOB_CALL */
     void (*call)(struct pool_job *job);
+    /* POOL_JOB_SCORE: clock_now() seconds after which the job is not worth scoring any more
+     * (0: no deadline). A job still queued then is dropped unscored: expired set, status
+     * STATUS_CANCELLED, done called as usual. */
+    double deadline;
+    bool expired;
     /* Both kinds: the outcome (STATUS_CANCELLED when the pool was cancelled first), its message,
      * and times in milliseconds (queued -> started, started -> finished). */
     enum status status;

@@ -55,6 +55,10 @@ struct options {
     const char *model;
     struct anogan_search_layer search; /* the request's layer: what it leaves out is not set */
     bool reconstruction, anomaly_map;
+    const char *part_id, *station;     /* checked when applied (apply_line) */
+    bool has_band_low, has_band_high, has_region_threshold, has_deadline;
+    int deadline_ms;
+    float band_low, band_high, region_threshold;
 };
 
 /* A value refused by core/parse.c: 422 in the parser's words. */
@@ -125,6 +129,23 @@ static bool opts_from_query(struct options *o, struct api_fail *f, const struct 
             return refused(f);
         s->has_seed = true;
     }
+    if ((v = api_query(req, "part_id")))
+        o->part_id = v;
+    if ((v = api_query(req, "station")))
+        o->station = v;
+    if ((v = api_query(req, "band_low")) &&
+        !q_float(f, "band_low", v, -1e30, 1e30, &o->band_low, &o->has_band_low))
+        return false;
+    if ((v = api_query(req, "band_high")) &&
+        !q_float(f, "band_high", v, -1e30, 1e30, &o->band_high, &o->has_band_high))
+        return false;
+    if ((v = api_query(req, "region_threshold")) &&
+        !q_float(f, "region_threshold", v, 1e-6, 1, &o->region_threshold,
+                 &o->has_region_threshold))
+        return false;
+    if ((v = api_query(req, "deadline_ms")) &&
+        !q_int(f, "deadline_ms", v, SCORE_MAX_DEADLINE_MS, &o->deadline_ms, &o->has_deadline))
+        return false;
     if ((v = api_query(req, "reconstruction")) && !q_bool(v, &o->reconstruction))
         return fail(f, 422, "invalid_value", "reconstruction must be true or false");
     if ((v = api_query(req, "anomaly_map")) && !q_bool(v, &o->anomaly_map))
@@ -195,6 +216,28 @@ static bool opts_from_json(struct options *o, struct api_fail *f, const struct s
             s->seed = (uint64_t)n;
         s->has_seed = true;
     }
+    static const char *const ids[] = {"part_id", "station"};
+    for (int i = 0; i < 2; i++)
+        if ((v = json_get(doc, ids[i])) && !json_is_null(v)) {
+            if (!json_is_string(v))
+                return fail(f, 422, "invalid_value", "%s must be a string, not %s", ids[i],
+                            json_type_name(v));
+            *(i ? &o->station : &o->part_id) = json_string(v);
+        }
+    if ((v = json_get(doc, "band_low")) &&
+        !j_float(f, "band_low", v, -1e30, 1e30, &o->band_low, &o->has_band_low))
+        return false;
+    if ((v = json_get(doc, "band_high")) &&
+        !j_float(f, "band_high", v, -1e30, 1e30, &o->band_high, &o->has_band_high))
+        return false;
+    if ((v = json_get(doc, "region_threshold")) &&
+        !j_float(f, "region_threshold", v, 1e-6, 1, &o->region_threshold,
+                 &o->has_region_threshold))
+        return false;
+    if ((v = json_get(doc, "deadline_ms")) &&
+        !(o->has_deadline = j_int(f, "deadline_ms", v, 1, SCORE_MAX_DEADLINE_MS,
+                                  &o->deadline_ms)))
+        return false;
     if ((v = json_get(doc, "reconstruction"))) {
         if (!json_is_bool(v))
             return fail(f, 422, "invalid_value", "reconstruction must be true or false");
@@ -325,6 +368,56 @@ static bool resolve_search(struct score_request *out, struct api_fail *f,
     return true;
 }
 
+/* An identifier a line sends (part_id, station): see SCORE_ID_MAX. */
+static bool copy_id(char *dst, struct api_fail *f, const char *name, const char *v)
+{
+    size_t n = strlen(v);
+    if (n == 0 || n > SCORE_ID_MAX)
+        return fail(f, 422, "invalid_value", "%s: %zu characters, expected 1 to %d", name, n,
+                    SCORE_ID_MAX);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)v[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == ':' || c == '-'))
+            return fail(f, 422, "invalid_value",
+                        "%s: character %zu (0x%02x) is not one of A-Z a-z 0-9 . _ : -", name,
+                        i + 1, c);
+    }
+    memcpy(dst, v, n + 1);
+    return true;
+}
+
+/* The line's fields (identity, band, regions) into out, checked. */
+static bool apply_line(struct score_request *out, struct api_fail *f, const struct options *o)
+{
+    if ((o->part_id && !copy_id(out->part_id, f, "part_id", o->part_id)) ||
+        (o->station && !copy_id(out->station, f, "station", o->station)))
+        return false;
+    out->region_threshold = o->has_region_threshold ? o->region_threshold
+                                                    : SCORE_REGION_THRESHOLD;
+    if (o->has_deadline && o->deadline_ms < 1)
+        return fail(f, 422, "invalid_value", "deadline_ms must be from 1 to %d",
+                    SCORE_MAX_DEADLINE_MS);
+    out->deadline_ms = o->has_deadline ? o->deadline_ms : 0;
+    if (o->has_band_low != o->has_band_high)
+        return fail(f, 422, "invalid_value", "band_low and band_high come together (%s is "
+                    "missing)", o->has_band_low ? "band_high" : "band_low");
+    if (!o->has_band_low)
+        return true;
+    const struct anogan_calibration *cal = &out->model->cal;
+    if (!(o->band_low <= o->band_high))
+        return fail(f, 422, "invalid_value", "band_low %g is above band_high %g", o->band_low,
+                    o->band_high);
+    if (cal->present && !verdict_band_valid(o->band_low, o->band_high, cal->threshold))
+        return fail(f, 422, "invalid_value",
+                    "band_low %g .. band_high %g must hold the threshold %g of model '%s'",
+                    o->band_low, o->band_high, cal->threshold, out->model->name);
+    out->has_band = true;
+    out->band_low = o->band_low;
+    out->band_high = o->band_high;
+    return true;
+}
+
 static bool pick_model(struct score_request *out, struct api_fail *f, const struct models *ms,
                        const char *name)
 {
@@ -353,7 +446,7 @@ static bool parse_json_body(struct score_request *out, struct api_fail *f,
         goto done;
     }
     if (!opts_from_json(o, f, cfg, doc) || !pick_model(out, f, ms, o->model) ||
-        !resolve_search(out, f, cfg, o))
+        !resolve_search(out, f, cfg, o) || !apply_line(out, f, o))
         goto done;
     const struct json *list = json_get(doc, batch ? "images" : "image");
     if (!list) {
@@ -391,6 +484,27 @@ done:
     return ok;
 }
 
+bool score_options_from_json(struct score_request *out, struct api_fail *f,
+                             const struct serve_config *cfg, const struct models *ms,
+                             const char *model, const struct json *params)
+{
+    struct options o = {0};
+    if (params && !json_is_object(params))
+        return fail(f, 400, "bad_json", "parameters must be a JSON object");
+    if (params && !opts_from_json(&o, f, cfg, params))
+        return false;
+    if (model)
+        o.model = model;
+    return pick_model(out, f, ms, o.model) && resolve_search(out, f, cfg, &o) &&
+           apply_line(out, f, &o);
+}
+
+bool score_image_from_png(struct image *img, struct api_fail *f, const struct serve_config *cfg,
+                          const uint8_t *bytes, size_t len, const char *where)
+{
+    return image_from_png(img, f, cfg, bytes, len, where);
+}
+
 bool score_parse(struct score_request *out, struct api_fail *f, const struct serve_config *cfg,
                  const struct models *ms, const struct api_request *req, bool batch)
 {
@@ -411,7 +525,8 @@ bool score_parse(struct score_request *out, struct api_fail *f, const struct ser
     if (!opts_from_query(&o, f, cfg, req))
         goto done;
     if (is_png) {
-        if (!pick_model(out, f, ms, o.model) || !resolve_search(out, f, cfg, &o))
+        if (!pick_model(out, f, ms, o.model) || !resolve_search(out, f, cfg, &o) ||
+            !apply_line(out, f, &o))
             goto done;
         out->images = calloc(1, sizeof *out->images);
         if (!out->images) {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # integration: starts the real `inspectd serve` on free loopback ports and speaks HTTP to it with
-# curl (and python for raw sockets): every endpoint, every error status of the contract, a
+# curl (and python for raw sockets): every endpoint, every error status of the contract, the
+# line's verdict fields (evaluation, band, part_id, station, result_id, model_version), a
 # malformed PNG, a truncated body, a 20 MB body, 50 concurrent requests (each answered 200 or
 # 503, none lost or hung), the API key, SIGTERM during work, a bad model file at start-up, the
 # access log, and every response checked against openapi.yaml (tests/openapi_check.py), which
@@ -184,6 +185,42 @@ w, h = struct.unpack(">II", b[16:24]); assert (w, h) == (28, 28), (w, h)' "$T/re
 done
 SCORE_PNG=$(jq_get "$T/resp/png" score)
 
+# the line's verdict: a band of zero width at the threshold (random_model stores none), so the
+# verdict is `anomalous`; identifiers echoed; the model's version is its file's SHA-256 prefix
+expect "verdict png" "$(jq_get "$T/resp/png" evaluation)" NOT_OK
+expect "band low = threshold" "$(jq_get "$T/resp/png" band.low)" 50
+expect "band source" "$(jq_get "$T/resp/png" band.source)" model
+SHA=$(jq_get "$T/resp/models" models.0.sha256)
+expect "model_version" "$(jq_get "$T/resp/png" model_version)" "${SHA:0:12}"
+expect "regions array" "$("$PY" -c 'import json,sys; print(type(json.load(open(sys.argv[1]))["regions"]).__name__)' "$T/resp/png")" list
+req line POST '/score?iterations=1&part_id=P-0042&station=st.7' "${PNG[@]}" --data-binary @"$DIGIT"
+expect "line ids" "$CODE $(jq_get "$T/resp/line" part_id) $(jq_get "$T/resp/line" station)" "200 P-0042 st.7"
+conforms line
+RID1=$(jq_get "$T/resp/line" result_id)
+req line2 POST /score "${JSON[@]}" -d "{\"image\": {\"png_base64\": \"$B64\"}, \"iterations\": 1, \"part_id\": \"P-0043\", \"band_low\": 0, \"band_high\": 1e9}"
+expect "band per request" "$CODE $(jq_get "$T/resp/line2" evaluation) $(jq_get "$T/resp/line2" band.source)" "200 NOT_DECIDABLE request"
+[ -n "$RID1" ] && [ "$RID1" != "$(jq_get "$T/resp/line2" result_id)" ] && ok || bad "result_id not unique: $RID1"
+# the Open Inference Protocol beside (tests/v2_conformance.sh drives it in depth): its answers
+# against openapi.yaml
+for path in /v2 /v2/health/live /v2/health/ready /v2/models/tiny /v2/models/tiny/ready; do
+    n=v2$(echo "$path" | tr '/' '_')
+    req "$n" GET "$path"
+    expect "GET $path" "$CODE" 200
+    conforms "$n"
+done
+req v2infer POST /v2/models/tiny/infer "${JSON[@]}" -d "{\"id\": \"a\", \"parameters\": {\"iterations\": 3}, \"inputs\": [{\"name\": \"image\", \"datatype\": \"BYTES\", \"shape\": [1], \"data\": [\"$B64\"]}]}"
+expect "v2 infer" "$CODE" 200
+conforms v2infer
+expect "v2 score = /score" "$(jq_get "$T/resp/v2infer" outputs.0.data.0)" "$SCORE_PNG"
+req v2bad POST /v2/models/tiny/infer "${JSON[@]}" -d '{"inputs": [{"name": "image", "datatype": "FP32", "shape": [1], "data": [1]}]}'
+expect "v2 wrong datatype" "$CODE" 400
+conforms v2bad
+req v2unknown GET /v2/models/nope
+expect "v2 unknown model" "$CODE" 404
+conforms v2unknown
+error bad_station 422 invalid_value POST '/score?station=a%2Fb' "${PNG[@]}" --data-binary @"$DIGIT"
+error bad_band 422 invalid_value POST '/score?band_low=60&band_high=70' "${PNG[@]}" --data-binary @"$DIGIT"
+
 # the same image as JSON base64 and as raw pixels: the same score (same settings, same seed)
 req b64 POST /score "${JSON[@]}" -d "{\"image\": {\"png_base64\": \"$B64\"}, \"iterations\": 3}"
 expect "score json" "$CODE" 200
@@ -214,6 +251,7 @@ expect "score other model" "$CODE" 200
 expect "other model name" "$(jq_get "$T/resp/plain" model)" plain
 expect "other model search" "$(jq_get "$T/resp/plain" search)" random
 expect "no threshold" "$(jq_get "$T/resp/plain" anomalous)" null
+expect "no threshold, no verdict" "$(jq_get "$T/resp/plain" evaluation)" NOT_DECIDABLE
 
 # /score/batch: one answer each, each equal to the image's score alone
 B64_2=$(base64 -w0 "$TWO")
@@ -224,6 +262,7 @@ conforms batch
 expect "batch count" "$(jq_get "$T/resp/batch" count)" 2
 expect "batch size" "$(jq_get "$T/resp/batch" batch)" 2
 expect "batch[0] = alone" "$(jq_get "$T/resp/batch" results.0.score)" "$SCORE_PNG"
+expect "batch[0] verdict" "$(jq_get "$T/resp/batch" results.0.evaluation)" NOT_OK
 req two POST '/score?iterations=3' "${PNG[@]}" --data-binary @"$TWO"
 expect "batch[1] = alone" "$(jq_get "$T/resp/batch" results.1.score)" "$(jq_get "$T/resp/two" score)"
 
@@ -348,6 +387,27 @@ req k5 GET /models -H 'Authorization: Bearer s3cret-key'
 expect "models with key" "$CODE" 200
 req k6 POST '/score?iterations=1' "${PNG[@]}" -H 'Authorization: Bearer s3cret-key' --data-binary @"$DIGIT"
 expect "score with key" "$CODE" 200
+
+echo "[$(date +%T)] deadlines: work still queued past its deadline is dropped with 504, counted"
+start deadline --models "$T/models" --workers 1 --max-iterations 5000
+curl -s -o /dev/null --max-time 120 "${PNG[@]}" --data-binary @"$DIGIT" \
+    "http://127.0.0.1:$PORT/score?iterations=3000&search=random" &
+LONG=$!
+for _ in $(seq 1 400); do
+    curl -s "http://127.0.0.1:$PORT/metrics" | grep -q '^inspectd_workers_busy 1$' && break
+    sleep 0.02
+done
+error late_header 504 deadline_exceeded POST '/score?iterations=1' "${PNG[@]}" -H 'X-Deadline-Ms: 1' --data-binary @"$DIGIT"
+error late_body 504 deadline_exceeded POST /score "${JSON[@]}" -d "{\"image\": {\"png_base64\": \"$B64\"}, \"iterations\": 1, \"deadline_ms\": 1}"
+req late_v2 POST /v2/models/tiny/infer "${JSON[@]}" -d "{\"parameters\": {\"deadline_ms\": 1}, \"inputs\": [{\"name\": \"image\", \"datatype\": \"BYTES\", \"shape\": [1], \"data\": [\"$B64\"]}]}"
+expect "v2 deadline" "$CODE" 504
+error bad_deadline 422 invalid_value POST '/score' "${PNG[@]}" -H 'X-Deadline-Ms: soon' --data-binary @"$DIGIT"
+wait "$LONG"
+req in_time POST '/score?iterations=1&deadline_ms=60000' "${PNG[@]}" --data-binary @"$DIGIT"
+expect "in time" "$CODE" 200
+req dm GET /metrics
+grep -q '^inspectd_deadline_expired_total 3$' "$T/resp/dm" && ok || bad "metrics do not count 3 expired jobs: $(grep deadline "$T/resp/dm")"
+kill -TERM "$PID"; wait "$PID"
 
 echo "[$(date +%T)] SIGTERM during work: in-flight requests finish, the daemon exits 0, the port closes"
 start term --models "$T/models" --workers 1 --max-iterations 5000 --shutdown-timeout 600

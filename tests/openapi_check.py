@@ -10,6 +10,7 @@ required property must be present, every present property must have the declared
 or const value), recursively through $ref, allOf, oneOf, properties and items. Exits 1 with the
 problems of each response that does not conform, 0 when all do. Used by tests/integration.sh."""
 import json
+import re
 import sys
 
 import yaml
@@ -75,6 +76,12 @@ def check(spec, schema, value, where, problems):
 def check_one(spec, method, path, status, ctype, body_file):
     path = path.split("?")[0]
     op = spec["paths"].get(path, {}).get(method.lower())
+    if op is None:  # a templated path: /v2/models/{name}/infer
+        for template, item in spec["paths"].items():
+            pattern = "^" + re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(template)) + "$"
+            if "{" in template and re.match(pattern, path) and method.lower() in item:
+                op = item[method.lower()]
+                break
     if op is None and status in ("404", "405"):
         # an unknown path, or a known path with another method: the common error schema
         op = {"responses": {status: {"content": {"application/json": {

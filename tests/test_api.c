@@ -229,9 +229,11 @@ START_TEST(route_table)
         ck_assert_msg(found, "no route %s %s", want[k][0], want[k][1]);
     }
     for (size_t i = 0; i < n; i++) {
-        /* Only /healthz and the console's static files are served without the key. */
+        /* Only the liveness probes and the console's static files are served without the
+         * key. */
         bool asset = r[i].handler == api_asset;
-        ck_assert_int_eq(r[i].public, asset || !strcmp(r[i].path, "/healthz"));
+        ck_assert_int_eq(r[i].public, asset || !strcmp(r[i].path, "/healthz") ||
+                                          !strcmp(r[i].path, "/v2/health/live"));
         for (size_t j = i + 1; j < n; j++)
             ck_assert(strcmp(r[i].path, r[j].path) || strcmp(r[i].method, r[j].method));
     }
@@ -523,6 +525,70 @@ START_TEST(parse_json_refusals)
 }
 END_TEST
 
+START_TEST(parse_line_fields)
+{
+    const char *px = "{\"width\": 1, \"height\": 1, \"pixels\": [1]}";
+    char body[512];
+    snprintf(body, sizeof body, "{\"image\": %s, \"part_id\": \"A-17:x_2.b\", "
+             "\"station\": \"st3\", \"band_low\": 1, \"band_high\": 2, "
+             "\"region_threshold\": 0.25}", px);
+    struct outcome o = parse_json(body, false);
+    ck_assert_msg(o.ok, "%s", o.f.message);
+    ck_assert_str_eq(o.sr.part_id, "A-17:x_2.b");
+    ck_assert_str_eq(o.sr.station, "st3");
+    ck_assert(o.sr.has_band && o.sr.band_low == 1 && o.sr.band_high == 2);
+    ck_assert(o.sr.region_threshold == 0.25f);
+    /* uncalibrated model: the request's band decides */
+    ck_assert_int_eq(score_verdict(&o.sr, 0.5f, NULL, NULL), VERDICT_OK);
+    ck_assert_int_eq(score_verdict(&o.sr, 1.5f, NULL, NULL), VERDICT_NOT_DECIDABLE);
+    ck_assert_int_eq(score_verdict(&o.sr, 2.5f, NULL, NULL), VERDICT_NOT_OK);
+    score_request_free(&o.sr);
+    /* with no band: no verdict */
+    snprintf(body, sizeof body, "{\"image\": %s}", px);
+    o = parse_json(body, false);
+    ck_assert(o.ok && !o.sr.has_band && o.sr.part_id[0] == 0);
+    ck_assert(o.sr.region_threshold == SCORE_REGION_THRESHOLD);
+    ck_assert_int_eq(score_verdict(&o.sr, 0.5f, NULL, NULL), VERDICT_NOT_DECIDABLE);
+    score_request_free(&o.sr);
+    /* a query parameter with a PNG body */
+    size_t len;
+    uint8_t *png = grey_png(&len, 4, 4);
+    o = parse("image/png", png, len, false, "station", "line1");
+    ck_assert(o.ok);
+    ck_assert_str_eq(o.sr.station, "line1");
+    score_request_free(&o.sr);
+    expect_fail(parse("image/png", png, len, false, "part_id", "a/b"), 422, "invalid_value");
+    expect_fail(parse("image/png", png, len, false, "part_id", ""), 422, "invalid_value");
+    expect_fail(parse("image/png", png, len, false, "band_low", "1"), 422, "invalid_value");
+    expect_fail(parse("image/png", png, len, false, "region_threshold", "0"), 422,
+                "invalid_value");
+    free(png);
+    static const char *const bad[] = {
+        "\"part_id\": 5", "\"station\": \"has space\"", "\"station\": \"\\u00e9\"",
+        "\"part_id\": \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"",
+        "\"band_low\": 2, \"band_high\": 1", "\"band_high\": 1", "\"band_low\": \"1\"",
+        "\"region_threshold\": 1.5"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(body, sizeof body, "{\"image\": %s, %s}", px, bad[i]);
+        expect_fail(parse_json(body, false), 422, "invalid_value");
+    }
+    /* a calibrated model: the band must hold its threshold */
+    struct anogan *m = ms.anogan[0];
+    m->cal.present = true;
+    m->cal.threshold = 3;
+    m->cal.band_low = m->cal.band_high = 3;
+    snprintf(body, sizeof body, "{\"image\": %s, \"band_low\": 1, \"band_high\": 2}", px);
+    expect_fail(parse_json(body, false), 422, "invalid_value");
+    snprintf(body, sizeof body, "{\"image\": %s}", px);
+    o = parse_json(body, false);
+    ck_assert(o.ok);
+    ck_assert_int_eq(score_verdict(&o.sr, 3.0f, NULL, NULL), VERDICT_OK); /* zero band */
+    ck_assert_int_eq(score_verdict(&o.sr, 3.01f, NULL, NULL), VERDICT_NOT_OK);
+    score_request_free(&o.sr);
+    m->cal.present = false;
+}
+END_TEST
+
 /* ---- answers ---- */
 
 START_TEST(answer_pictures)
@@ -574,17 +640,32 @@ START_TEST(answer_pictures)
     for (int p = 0; p < DETECT_NPARTS; p++)
         r.part[p] = NAN;
     r.part[DETECT_PART_ANOGAN] = 2.5f;
-    ck_assert(score_answer_image(&w, m, &r, x, g, 8, 8, true, true));
+    struct score_request sr = {.model = m, .reconstruction = true, .anomaly_map = true,
+                               .region_threshold = SCORE_REGION_THRESHOLD};
+    snprintf(sr.part_id, sizeof sr.part_id, "P-1");
+    ck_assert(score_answer_image(&w, &sr, &r, "00000000-0000-4000-8000-000000000000", x, g, 8, 8));
     json_object_end(&w);
     char *text = json_writer_finish(&w, &len);
     struct json *doc = NULL;
     ck_assert_int_eq(json_parse(&doc, text, len), STATUS_OK);
-    const char *keys[] = {"score", "scores", "residual", "discrimination", "threshold", "anomalous",
-                          "iterations", "width", "height", "reconstruction_png_base64",
-                          "anomaly_map_png_base64"};
+    const char *keys[] = {"result_id", "score", "scores", "residual", "discrimination",
+                          "threshold", "anomalous", "evaluation", "band", "part_id", "station",
+                          "model_version", "iterations", "width", "height", "regions",
+                          "regions_total", "reconstruction_png_base64", "anomaly_map_png_base64"};
     for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
         ck_assert_msg(json_get(doc, keys[k]), "missing %s", keys[k]);
     ck_assert(json_is_null(json_get(doc, "threshold"))); /* uncalibrated model */
+    /* no threshold and no band asked: no verdict can be made */
+    ck_assert_str_eq(json_string(json_get(doc, "evaluation")), "NOT_DECIDABLE");
+    ck_assert(json_is_null(json_get(doc, "band")));
+    ck_assert_str_eq(json_string(json_get(doc, "part_id")), "P-1");
+    ck_assert(json_is_null(json_get(doc, "station")));
+    ck_assert_int_eq((int)strlen(json_string(json_get(doc, "result_id"))), 36);
+    /* black input, white G(z): the whole 8x8 map is one region at full difference */
+    const struct json *regs = json_get(doc, "regions");
+    ck_assert(json_is_array(regs) && json_size(regs) == 1);
+    ck_assert(json_number(json_get(json_first(regs), "area")) == 64);
+    ck_assert(json_number(json_get(json_first(regs), "width")) == 8);
     ck_assert(json_number(json_get(doc, "score")) == 1.5);
     /* an AnoGAN-only model: its one part, and nothing for the parts it lacks */
     const struct json *parts = json_get(doc, "scores");
@@ -618,6 +699,7 @@ static Suite *suite(void)
     tcase_add_test(p, parse_search_layers);
     tcase_add_test(p, parse_json_bodies);
     tcase_add_test(p, parse_json_refusals);
+    tcase_add_test(p, parse_line_fields);
     tcase_add_test(p, answer_pictures);
     suite_add_tcase(s, p);
     return s;

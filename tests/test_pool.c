@@ -1,7 +1,9 @@
 /* test_pool: the worker pool on a tiny random model: a job's results equal a direct
  * anogan_score of the same images; queued compatible jobs are searched as one batch (and still
  * score as they would alone); incompatible ones are not joined; a job larger than max_batch is
- * split; a full queue refuses at once (pool_admit too, before any work); cancel fails queued work; pool_free drains the queue. */
+ * split; a full queue refuses at once (pool_admit too, before any work); cancel fails queued
+ * work; a job whose deadline passed while queued is dropped unscored (and counted); pool_free
+ * drains the queue. */
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -9,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
+#include "metrics.h"
 #include "pool.h"
 #include "testutil.h"
 
@@ -241,6 +245,46 @@ START_TEST(cancel_fails_queued_work)
 }
 END_TEST
 
+START_TEST(expired_jobs_are_dropped)
+{
+    atomic_store(&finished, 0);
+    struct pool *p = NULL;
+    struct metrics *m = metrics_create(NULL, 0);
+    ck_assert_ptr_nonnull(m);
+    struct pool_options o = {.workers = 1, .capacity = 4, .max_batch = 4};
+    ck_assert_int_eq(pool_create(&p, &o, m), STATUS_OK);
+    struct pool_job gate = gate_job();
+    ck_assert_int_eq(pool_submit(p, &gate), STATUS_OK);
+    wait_gate_entered();
+    /* queued behind the gate: one whose deadline passes while it waits, one with time left,
+     * one without a deadline; the first is dropped unscored, the others score as alone */
+    struct test_job *late = make_job(1, 2, 7), *ok = make_job(1, 2, 8), *none = make_job(1, 2, 9);
+    late->pj.deadline = clock_now() + 0.02;
+    ok->pj.deadline = clock_now() + 600;
+    ck_assert_int_eq(pool_submit(p, &late->pj), STATUS_OK);
+    ck_assert_int_eq(pool_submit(p, &ok->pj), STATUS_OK);
+    ck_assert_int_eq(pool_submit(p, &none->pj), STATUS_OK);
+    wait_finished(1); /* the reaper answers it at its deadline, the worker still held */
+    ck_assert(late->pj.expired);
+    atomic_store(&gate_open, 1);
+    wait_finished(4);
+    ck_assert(late->pj.expired);
+    ck_assert_int_eq(late->pj.status, STATUS_CANCELLED);
+    ck_assert_msg(strstr(late->pj.message, "deadline"), "%s", late->pj.message);
+    ck_assert(!ok->pj.expired && ok->pj.status == STATUS_OK);
+    ck_assert(!none->pj.expired && none->pj.status == STATUS_OK);
+    expect_alone(ok, 0);
+    expect_alone(none, 0);
+    ck_assert_int_eq(metrics_expired_count(m), 1);
+    ck_assert_int_eq(metrics_images_scored(m), 2);
+    pool_free(p);
+    metrics_free(m);
+    free_job(late);
+    free_job(ok);
+    free_job(none);
+}
+END_TEST
+
 START_TEST(free_drains_the_queue)
 {
     atomic_store(&finished, 0);
@@ -272,6 +316,7 @@ static Suite *suite(void)
     tcase_add_test(t, large_job_is_split);
     tcase_add_test(t, full_queue_refuses);
     tcase_add_test(t, cancel_fails_queued_work);
+    tcase_add_test(t, expired_jobs_are_dropped);
     tcase_add_test(t, free_drains_the_queue);
     suite_add_tcase(s, t);
     return s;

@@ -5,6 +5,7 @@
  *                [--seed S]
  *
  * A small --width keeps searches fast; --threshold adds a calibration so answers carry a verdict. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,7 @@ int main(int argc, char **argv)
     struct anogan_config cfg = anogan_config_seed();
     cfg.width = 8;
     int encoder = 0;
-    double threshold = -1;
+    double threshold = -1, band_low = NAN, band_high = NAN;
     unsigned long long seed = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -39,6 +40,10 @@ int main(int argc, char **argv)
             cfg.zdim = (int)args_int("random_model", a, v, 1, 4096);
         else if (!strcmp(a, "--threshold"))
             threshold = args_float("random_model", a, v, -1e30, 1e30);
+        else if (!strcmp(a, "--band-low"))
+            band_low = args_float("random_model", a, v, -1e30, 1e30);
+        else if (!strcmp(a, "--band-high"))
+            band_high = args_float("random_model", a, v, -1e30, 1e30);
         else if (!strcmp(a, "--name"))
             name = v;
         else if (!strcmp(a, "--seed"))
@@ -50,7 +55,7 @@ int main(int argc, char **argv)
     }
     if (!out || cfg.width < 1 || cfg.zdim < 1) {
         fprintf(stderr, "usage: random_model --out FILE [--width 8] [--zdim 20] [--encoder] "
-                        "[--threshold T] [--name NAME] [--seed S]\n");
+                        "[--threshold T [--band-low L --band-high H]] [--name NAME] [--seed S]\n");
         return 2;
     }
     struct anogan *m = NULL;
@@ -64,6 +69,9 @@ int main(int argc, char **argv)
             m->cal.present = true;
             m->cal.threshold = (float)threshold;
             m->cal.percentile = 99;
+            /* no band unless asked: both ends at the threshold */
+            m->cal.band_low = isnan(band_low) ? (float)threshold : (float)band_low;
+            m->cal.band_high = isnan(band_high) ? (float)threshold : (float)band_high;
             m->cal.count = 1;
             snprintf(m->cal.search, sizeof m->cal.search, "%s", encoder ? "encoder" : "random");
             snprintf(m->cal.data, sizeof m->cal.data, "none: random weights for tests");

@@ -139,5 +139,25 @@ function showResult(card, d) {
     meter.hidden = true;
     field(card, 'ratio').textContent = 'This model has no calibrated threshold, so there is no verdict.';
   }
+  /* the line's verdict (OK / NOT_OK / NOT_DECIDABLE in the band) and the defect regions */
+  const ev = field(card, 'evaluation');
+  ev.textContent = (d.evaluation || '–').replace('_', ' ') +
+    (d.band && d.band.low !== d.band.high ? ' (band ' + fmt(d.band.low) + '–' + fmt(d.band.high) + ')' : '');
+  ev.dataset.value = d.evaluation || '';
+  const regions = Array.isArray(d.regions) ? d.regions : [];
+  setNum(field(card, 'regions'), Number.isInteger(d.regions_total) ? d.regions_total : regions.length);
+  const overlay = field(card, 'regions_overlay');
+  overlay.querySelectorAll('.box').forEach((b) => b.remove());
+  if (Number.isInteger(d.width) && Number.isInteger(d.height) && d.width > 0 && d.height > 0 && d.anomaly_map_png_base64) {
+    for (const r of regions) {
+      const b = el('span', 'box');
+      b.style.left = (100 * r.x / d.width) + '%';
+      b.style.top = (100 * r.y / d.height) + '%';
+      b.style.width = (100 * r.width / d.width) + '%';
+      b.style.height = (100 * r.height / d.height) + '%';
+      b.title = r.area + ' px, peak ' + fmt(r.peak);
+      overlay.append(b);
+    }
+  }
   announce(name + ': ' + v.textContent + ', score ' + fmt(d.score));
 }

@@ -6,7 +6,7 @@ that `inspectd eval anogan --scores` and `inspectd eval oneclass --scores` write
 
 Each part is standardised as the model does: with mean and std from MODEL's metadata
 (fusion.<part>.mean|std) when given, else from the CSV's held-out normal rows (split column
-"heldout" when the CSV has one). Prints the AUROC of every part and of the fused score per CSV
+"ho" in the CSVs of eval oneclass). Prints the AUROC of every part and of the fused score per CSV
 for the equal weights, then the weight vectors with the best mean AUROC and the best worst-case
 AUROC over all CSVs. Standard library only."""
 import argparse, csv, itertools, json, math, struct, sys
@@ -44,8 +44,10 @@ def load(spec):
     path, _, model = spec.partition("=")
     with open(path) as f:
         rows = list(csv.DictReader(f))
-    held = [r for r in rows if r.get("split") == "heldout"]
-    test = [r for r in rows if r.get("split", "test") == "test"]
+    # eval oneclass: split ho (held-out normals) / te (test), label 1 = anomalous;
+    # eval anogan: test images only, column anomalous
+    held = [r for r in rows if r.get("split") == "ho"]
+    test = [r for r in rows if r.get("split", "te") == "te"]
     parts = [p for p in PARTS if p in rows[0] and rows[0][p] not in ("", "nan")]
     if model:
         stats = model_stats(model)
@@ -57,7 +59,7 @@ def load(spec):
             stats[p] = (m, math.sqrt(sum((x - m) ** 2 for x in v) / max(len(v) - 1, 1)) or 1.0)
     parts = [p for p in parts if p in stats]
     z = {p: [(float(r[p]) - stats[p][0]) / stats[p][1] for r in test] for p in parts}
-    y = [r["anomalous"] == "1" for r in test]
+    y = [r.get("anomalous", r.get("label")) == "1" for r in test]
     return path, parts, z, y
 
 

@@ -108,32 +108,36 @@ podman run --rm --network none "$BASE:bookworm" true >/dev/null 2>&1 || true # w
 if [ "${INSPECTD_CTR_REFRESH:-0}" = 1 ] || ! podman image exists "$BASE:bookworm" ||
     ! podman image exists "$BASE:bookworm-slim"; then
     mirror=$(debian_mirror)
+    t0=$(date +%s)
     tl_log "base image: debootstrap --variant=minbase bookworm from $mirror"
     debootstrap --variant=minbase bookworm "$T/rootfs" "$mirror" >"$T/debootstrap.log" 2>&1 || {
         tail -20 "$T/debootstrap.log"
         tl_fail "debootstrap from $mirror failed"
     }
     rm -rf "$T/rootfs"/var/cache/apt/archives/*.deb "$T/rootfs"/var/lib/apt/lists/*
-    tar -C "$T/rootfs" -c . | podman import --change 'CMD ["bash"]' - "$BASE:bookworm" >/dev/null ||
+    tar -C "$T/rootfs" -c . | podman import -q --change 'CMD ["bash"]' - "$BASE:bookworm" >/dev/null ||
         tl_fail "podman import of the base image failed"
     podman tag "$BASE:bookworm" "$BASE:bookworm-slim"
     rm -rf "$T/rootfs"
+    tl_log "base image made in $(($(date +%s) - t0)) s"
 fi
 # The one place a skip is right: this machine's podman cannot run a container at all.
 podman run --rm --network none "$BASE:bookworm" true >"$T/run.log" 2>&1 ||
     tl_skip "podman cannot run a container here: $(tail -3 "$T/run.log")"
 
 if [ "${INSPECTD_CTR_REFRESH:-0}" = 1 ] || ! podman image exists "$NGINX_IMAGE"; then
+    t0=$(date +%s)
     mkdir -p "$T/nginx-image"
     cat >"$T/nginx-image/Containerfile" <<EOF
 FROM $BASE:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends nginx-light curl \\
- && rm -rf /var/lib/apt/lists/*
+ && apt-get clean && rm -rf /var/lib/apt/lists/*
 EOF
     podman build -q -t "$NGINX_IMAGE" "$T/nginx-image" >"$T/nginx-build.log" 2>&1 || {
         tail -20 "$T/nginx-build.log"
         tl_fail "building the nginx image failed"
     }
+    tl_log "nginx image built in $(($(date +%s) - t0)) s"
 fi
 tb=$(date +%s)
 podman images -q --filter dangling=true | sort >"$T/dangling.before"

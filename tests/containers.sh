@@ -281,6 +281,10 @@ cp "$SRC"/models/*.safetensors "$T/models/"
 chmod -R a+rX "$T/models" "$T"
 export INSPECTD_TAG="$TAG" INSPECTD_HTTP_PORT="$NPORT" INSPECTD_NGINX_IMAGE="$NGINX_IMAGE" \
     INSPECTD_MODELS="$T/models" INSPECTD_REPLICAS=3
+# A key set in the environment reaches every replica as it is (podman-compose 1.0.3 once passed
+# the literal text of ${INSPECTD_API_KEY:-}); dry run: the commands, nothing started.
+keyed=$(INSPECTD_API_KEY=k3y-$ID "${COMPOSE[@]}" --dry-run up -d --no-build 2>&1 | grep -c -- "-e INSPECTD_API_KEY=k3y-$ID ")
+[ "$keyed" = 3 ] || tl_fail "INSPECTD_API_KEY=k3y-$ID reached $keyed of 3 replicas' commands"
 unset INSPECTD_API_KEY
 "${COMPOSE[@]}" up -d --no-build >"$T/compose-up.log" 2>&1 || {
     tail -30 "$T/compose-up.log"

@@ -1,4 +1,6 @@
-# test-lib.sh: helpers shared by scripts/cluster-test.sh and tests/soak.sh (sourced, not run).
+# test-lib.sh: helpers shared by scripts/cluster-test.sh, tests/soak.sh, tests/containers.sh and
+# others (sourced, not run).
+# shellcheck shell=bash
 # Finding the binary and a model, free loopback ports, starting daemons whose processes are
 # always cleaned up, waiting for HTTP answers, request bodies, the nginx config templating.
 # Everything listens on 127.0.0.1 only.

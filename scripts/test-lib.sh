@@ -1,4 +1,6 @@
-# test-lib.sh: helpers shared by scripts/cluster-test.sh and tests/soak.sh (sourced, not run).
+# test-lib.sh: helpers shared by scripts/cluster-test.sh, tests/soak.sh, tests/containers.sh and
+# others (sourced, not run).
+# shellcheck shell=bash
 # Finding the binary and a model, free loopback ports, starting daemons whose processes are
 # always cleaned up, waiting for HTTP answers, request bodies, the nginx config templating.
 # Everything listens on 127.0.0.1 only.
@@ -134,16 +136,18 @@ tl_score_json() {
 }
 
 # Templates docker/nginx.conf for loopback use: the `server inspectd:8080` line becomes one line
-# per port in $5 (space-separated), `listen 8080` becomes 127.0.0.1:$3, temp paths go under $4.
+# per port in $5 (space-separated), `set $inspectd_upstream` names that static group, `listen 8080` becomes 127.0.0.1:$3, temp paths go under $4.
 # With $6 (a port) and $7 (a folder with tls.crt and tls.key), the commented TLS server block is
 # uncommented and moved to 127.0.0.1:$6 (the `http2 on` line is dropped: nginx < 1.25.1 lacks it).
 tl_nginx_conf() {
     local src="$1" out="$2" listen="$3" prefix="$4" ports="$5" tls_port="${6:-}" certs="${7:-}"
     awk -v ports="$ports" -v listen="127.0.0.1:$listen" -v prefix="$prefix" \
         -v tls_port="$tls_port" -v certs="$certs" '
+    # proxy_pass by the static group, not by the service name (no resolver on loopback)
+    sub(/set \$inspectd_upstream inspectd:8080;/, "set $inspectd_upstream inspectd;") && $0 !~ /^[ \t]*#/ { found_set = 1 }
     /^[ \t]*server inspectd:8080 / {
         n = split(ports, p, " ")
-        for (i = 1; i <= n; i++) { l = $0; sub(/inspectd:8080 resolve/, "127.0.0.1:" p[i], l); print l }
+        for (i = 1; i <= n; i++) { l = $0; sub(/inspectd:8080/, "127.0.0.1:" p[i], l); print l }
         found_server = 1; next
     }
     /^[ \t]*listen 8080;/ { sub(/8080/, listen); print; found_listen = 1; next }
@@ -168,7 +172,7 @@ tl_nginx_conf() {
     }
     { print }
     END {
-        if (!found_server || !found_listen) { print "tl_nginx_conf: marked lines not found" > "/dev/stderr"; exit 1 }
+        if (!found_server || !found_listen || !found_set) { print "tl_nginx_conf: marked lines not found" > "/dev/stderr"; exit 1 }
         if (tls_port != "" && !found_tls) { print "tl_nginx_conf: TLS block not found" > "/dev/stderr"; exit 1 }
     }' "$src" >"$out"
 }

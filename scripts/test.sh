@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: installs what the tests need (Debian packages) when missing, then
-#  1. a warnings-as-errors build and the whole suite (unit, golden, integration, browser, cluster),
+#  1. a warnings-as-errors build and the whole suite (unit, golden, integration, browser, cluster,
+#     containers: the image and the compose cluster under podman),
 #  2. the whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer,
 #  3. the concurrency tests under ThreadSanitizer,
 #  4. every fuzz target for FUZZ_SECONDS (default 60) each.
@@ -46,7 +47,7 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS="-O1" -DINSPEC
       -DINSPECTD_SANITIZE="address;undefined" >/dev/null
 cmake --build build-asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-  INSPECTD_SANITIZED=1 run_ctest --test-dir build-asan --output-on-failure -j"$jobs" -E 'browser|cluster|soak'
+  INSPECTD_SANITIZED=1 run_ctest --test-dir build-asan --output-on-failure -j"$jobs" -E 'browser|cluster|soak|containers'
 
 step "TSan: concurrency tests"
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS="-O1" -DINSPECTD_WERROR=ON \

@@ -82,7 +82,13 @@ def flag(args, name):
             return a.split("=", 1)[1]
     return None
 
-c = yaml.safe_load(open(f"{src}/docker/docker-compose.yml"))
+compose_text = open(f"{src}/docker/docker-compose.yml").read()
+# podman-compose 1.0.3 leaves ${VAR:-} (an empty default) unexpanded: the literal text becomes the
+# value (it did for INSPECTD_API_KEY). ${VAR} and ${VAR:-default} work in both engines.
+compose_active = "\n".join(l for l in compose_text.splitlines() if not l.lstrip().startswith("#"))
+check(not re.search(r"\$\{\w+:?-\}", compose_active), "compose: ${VAR:-} with an empty default (podman-compose keeps it literally)")
+# Defaults stand in for the variables, as with none set.
+c = yaml.safe_load(re.sub(r"\$\{\w+:-([^}]+)\}", r"\1", compose_text))
 svc = c["services"]
 d, n = svc["inspectd"], svc["nginx"]
 args = d.get("command", [])
@@ -100,10 +106,15 @@ check("8080" in [str(p) for p in d.get("expose", [])], "compose: inspectd does n
 check(any(str(p).endswith(":8080") for p in n.get("ports", [])), "compose: nginx does not publish 8080")
 check(any(v.startswith("./nginx.conf:") and v.endswith(":ro") for v in n.get("volumes", [])),
       "compose: nginx.conf not mounted read-only")
+check(any(v.startswith("./nginx-entrypoint.sh:") for v in n.get("volumes", [])) and
+      "entrypoint" in " ".join(n.get("entrypoint", [])),
+      "compose: nginx does not start through docker/nginx-entrypoint.sh (which writes its resolver)")
+check(re.search(r"^\s*include resolver\*\.conf;", nginx, re.M) and "proxy_pass http://$inspectd_upstream;" in active,
+      "nginx.conf: the replicas are not looked up by name at run time (resolver include, proxy_pass by variable)")
 check(n.get("depends_on", {}).get("inspectd", {}).get("condition") == "service_healthy",
       "compose: nginx does not wait for healthy replicas")
-m = re.match(r"nginx:(\d+)\.(\d+)", n["image"])
-check(m and (int(m.group(1)), int(m.group(2))) >= (1, 27), "compose: nginx image older than 1.27 (no upstream `resolve`)")
+# nginx.conf must run on Debian's nginx 1.22 too: none of the newer upstream `resolve`.
+check(not re.search(r"^\s*server\s[^;]*\sresolve\b", active, re.M), "nginx.conf: upstream `resolve` needs nginx >= 1.27.3")
 
 docs = {}
 for f in ("deployment", "service", "hpa", "pdb"):
@@ -154,6 +165,13 @@ grep -q '^FROM debian:\${DEBIAN}-slim AS runtime' <<<"$runtime" && grep -q '^ARG
 grep -q '^FROM debian:\${DEBIAN} AS build' "$DF" || fail "Dockerfile: no bookworm build stage"
 user=$(awk '/^USER / { print $2 }' <<<"$runtime" | tail -1)
 [ -n "$user" ] && [ "${user%%:*}" != 0 ] && [ "${user%%:*}" != root ] || fail "Dockerfile: runs as root"
+# A `# syntax=` line makes BuildKit fetch a frontend image: no offline build.
+if grep -q '^# *syntax=' "$DF"; then fail "Dockerfile: a '# syntax=' line (the build would need a registry)"; fi
+# USER uid:gid needs a group with that gid: useradd --user-group alone picks a system gid.
+if [ "$user" = 10001:10001 ]; then
+    grep -q 'groupadd [^&]*--gid 10001' <<<"$runtime" && grep -q 'useradd [^&]*--gid 10001' <<<"$runtime" ||
+        fail "Dockerfile: USER 10001:10001 but no group with gid 10001 made for it"
+fi
 grep -q '^HEALTHCHECK .*' <<<"$runtime" && grep -q 'inspectd-healthcheck' <<<"$runtime" ||
     fail "Dockerfile: no HEALTHCHECK"
 grep -q '^EXPOSE 8080' <<<"$runtime" || fail "Dockerfile: does not EXPOSE 8080"

@@ -831,9 +831,9 @@ done:
 static enum api_result infer(struct app *app, const struct api_request *req,
                              struct api_response *res, const struct v2_model *vm)
 {
+    /* Readiness is checked after parsing, so a bad request is told what is wrong with it
+     * whatever the daemon's state (and the parser can be fuzzed without a pool). */
     const char *why = v2_not_ready(app);
-    if (why)
-        return v2_error(res, 503, "%s", why);
     if (req->body_len == 0)
         return v2_error(res, 400, "the request has no body");
     size_t json_len;
@@ -876,7 +876,10 @@ static enum api_result infer(struct app *app, const struct api_request *req,
     if (!parse_outputs(res, st, doc, vm->gcn != NULL))
         goto done;
     if (vm->gcn) {
-        gcn_infer(res, app, vm->gcn, req, doc, st, json_len);
+        if (why)
+            v2_error(res, 503, "%s", why);
+        else
+            gcn_infer(res, app, vm->gcn, req, doc, st, json_len);
         goto done;
     }
     const struct json *in = json_first(inputs);
@@ -899,6 +902,10 @@ static enum api_result infer(struct app *app, const struct api_request *req,
     size_t at = json_len;
     if (!parse_image_input(res, j, app->cfg, req, in, &at))
         goto done;
+    if (why) {
+        v2_error(res, 503, "%s", why);
+        goto done;
+    }
     j->sr.reconstruction = st->want[OUT_RECONSTRUCTION];
     j->sr.anomaly_map = st->want[OUT_ANOMALY_MAP];
     j->answer = v2_answer;

@@ -666,6 +666,19 @@ START_TEST(answer_pictures)
     ck_assert(json_is_array(regs) && json_size(regs) == 1);
     ck_assert(json_number(json_get(json_first(regs), "area")) == 64);
     ck_assert(json_number(json_get(json_first(regs), "width")) == 8);
+    /* the MQTT / webhook message: the same fields without pictures, with model and time */
+    char *msg = NULL;
+    size_t mlen = 0;
+    ck_assert_int_eq(score_verdict_message(&msg, &mlen, &sr, &r, "id-1", x, g, 8, 8), STATUS_OK);
+    struct json *md = NULL;
+    ck_assert_int_eq(json_parse(&md, msg, mlen), STATUS_OK);
+    ck_assert_str_eq(json_string(json_get(md, "result_id")), "id-1");
+    ck_assert_str_eq(json_string(json_get(md, "model")), "tiny");
+    ck_assert_int_eq((int)strlen(json_string(json_get(md, "timestamp"))), 24);
+    ck_assert_str_eq(json_string(json_get(md, "evaluation")), "NOT_DECIDABLE");
+    ck_assert(!json_get(md, "anomaly_map_png_base64") && json_get(md, "regions"));
+    json_free(md);
+    free(msg);
     ck_assert(json_number(json_get(doc, "score")) == 1.5);
     /* an AnoGAN-only model: its one part, and nothing for the parts it lacks */
     const struct json *parts = json_get(doc, "scores");

@@ -1,7 +1,12 @@
 /* test_verdict: the line's verdict from a score and a band (core/verdict.c): the rule at the
  * band's ends, a zero-width band equals the old score > threshold, NaN is NOT_DECIDABLE, and the
- * band from held-out scores follows the documented quantile rule. */
+ * band from held-out scores follows the documented quantile rule; a band round-trips through a
+ * model file, and a file calibrated before bands (the shipped model) has a zero-width one. */
 #include <math.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "anogan.h"
 
 #include "testutil.h"
 #include "verdict.h"
@@ -55,6 +60,54 @@ START_TEST(test_verdict_band_quantiles)
 }
 END_TEST
 
+START_TEST(test_verdict_band_round_trip)
+{
+    /* a band stored with the model comes back as it was saved */
+    struct anogan_config c = anogan_config_seed();
+    c.width = 4;
+    struct anogan *m = NULL, *back = NULL;
+    ck_assert_int_eq(anogan_create(&m, &c, 5), STATUS_OK);
+    m->cal.present = true;
+    m->cal.threshold = 2.5f;
+    m->cal.percentile = 99;
+    m->cal.count = 10;
+    m->cal.band_low = 2.0f;
+    m->cal.band_high = 3.0f;
+    char path[] = "/tmp/test_verdict_XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    ck_assert_int_eq(anogan_save(m, path), STATUS_OK);
+    ck_assert_int_eq(anogan_load(&back, path), STATUS_OK);
+    ck_assert(back->cal.band_low == 2.0f && back->cal.band_high == 3.0f);
+    anogan_free(back);
+    /* a band that does not hold the threshold is not stored: no band (both ends = threshold) */
+    m->cal.band_low = 2.6f;
+    ck_assert_int_eq(anogan_save(m, path), STATUS_OK);
+    ck_assert_int_eq(anogan_load(&back, path), STATUS_OK);
+    ck_assert(back->cal.band_low == 2.5f && back->cal.band_high == 2.5f);
+    anogan_free(back);
+    unlink(path);
+    anogan_free(m);
+}
+END_TEST
+
+START_TEST(test_verdict_old_model_file)
+{
+    /* the shipped model was calibrated before bands existed: a zero-width band at the
+     * threshold, so the verdict is exactly score > threshold */
+    char path[1024];
+    tu_source_path(path, sizeof path, "models/anogan-mnist78.safetensors");
+    if (access(path, R_OK) != 0)
+        return; /* not in this checkout */
+    struct anogan *m = NULL;
+    ck_assert_int_eq(anogan_load(&m, path), STATUS_OK);
+    ck_assert(m->cal.present);
+    ck_assert(m->cal.band_low == m->cal.threshold && m->cal.band_high == m->cal.threshold);
+    anogan_free(m);
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
     Suite *s = suite_create("verdict");
@@ -62,6 +115,8 @@ int main(int argc, char **argv)
     tcase_add_test(t, test_verdict_rule);
     tcase_add_test(t, test_verdict_zero_band_is_threshold);
     tcase_add_test(t, test_verdict_band_quantiles);
+    tcase_add_test(t, test_verdict_band_round_trip);
+    tcase_add_test(t, test_verdict_old_model_file);
     suite_add_tcase(s, t);
     return tu_main(s, argc, argv);
 }

@@ -63,10 +63,11 @@ int pipeline_run(struct anogan *m, struct train_state *state, const struct datas
 #define CLI_RECIPE_OPTIONS(T, F)                                                                  \
     {"--parts", NULL, CLI_ARG, CLI_AT(T, F.parts_list), .value_name = "LIST",                    \
      .def = "all",                                                                                \
-     .help = "detectors beside the AnoGAN: all (the recipe's), none, or names from transform, "   \
-             "knn, knn_pixels, knn_transform"},                                                   \
+     .help = "detectors beside the AnoGAN: all (the recipe's: transform, knn, knn_transform), "   \
+             "none, or names from transform, knn, knn_pixels, knn_transform"},                    \
     {"--weights", NULL, CLI_ARG, CLI_AT(T, F.weights), .value_name = "P=W,...",                   \
-     .def = "the recipe's", .help = "weights of the fused score, e.g. transform=1,knn=1"},         \
+     .def = "the recipe's", .help = "weights of the fused score (the recipe: transform, knn and "  \
+                                    "knn_transform 1, anogan and knn_pixels 0), e.g. anogan=1"},  \
     {"--transforms", NULL, CLI_INT, CLI_AT(T, F.parts.geom.transforms), 0, 4, 72,                 \
      .value_name = "K", .help = "transformation classifier: transforms learnt (4, 8 or 72)"},     \
     {"--scored", NULL, CLI_INT, CLI_AT(T, F.parts.geom.scored), 0, 0, 72, .value_name = "S",      \

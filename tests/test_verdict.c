@@ -1,9 +1,12 @@
 /* test_verdict: the line's verdict from a score and a band (core/verdict.c): the rule at the
  * band's ends, a zero-width band equals the old score > threshold, NaN is NOT_DECIDABLE, and the
  * band from held-out scores follows the documented quantile rule; a band round-trips through a
- * model file, and a file calibrated before bands (the shipped model) has a zero-width one. */
+ * model file, and a file calibrated before bands (no calibration.band_* keys) has a zero-width one. *
 #include <math.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "anogan.h"
@@ -92,19 +95,80 @@ START_TEST(test_verdict_band_round_trip)
 }
 END_TEST
 
+/* The first occurrence of needle in hay[len], or NULL. */
+static char *find(char *hay, size_t len, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (size_t i = 0; i + n <= len; i++)
+        if (!memcmp(hay + i, needle, n))
+            return hay + i;
+    return NULL;
+}
+
+/* Blanks the metadata entry "key":"value" out of a safetensors header in place (spaces are
+ * JSON whitespace, so the header keeps its length). */
+static void blank_meta(char *header, size_t len, const char *key)
+{
+    char quoted[64];
+    snprintf(quoted, sizeof quoted, "\"%s\"", key);
+    char *at = find(header, len, quoted);
+    ck_assert_ptr_nonnull(at);
+    char *colon = strchr(at + strlen(quoted), ':');
+    char *open = strchr(colon, '"'), *close = strchr(open + 1, '"');
+    char *end = close + 1;
+    while (*end == ' ')
+        end++;
+    if (*end == ',') {
+        memset(at, ' ', (size_t)(end - at + 1)); /* the entry and its comma */
+    } else {                                     /* the last entry: the comma before it */
+        char *comma = at - 1;
+        while (*comma == ' ')
+            comma--;
+        ck_assert_int_eq(*comma, ',');
+        memset(comma, ' ', (size_t)(close + 1 - comma));
+    }
+}
+
 START_TEST(test_verdict_old_model_file)
 {
-    /* the shipped model was calibrated before bands existed: a zero-width band at the
-     * threshold, so the verdict is exactly score > threshold */
-    char path[1024];
-    tu_source_path(path, sizeof path, "models/anogan-mnist78.safetensors");
-    if (access(path, R_OK) != 0)
-        return; /* not in this checkout */
-    struct anogan *m = NULL;
-    ck_assert_int_eq(anogan_load(&m, path), STATUS_OK);
-    ck_assert(m->cal.present);
-    ck_assert(m->cal.band_low == m->cal.threshold && m->cal.band_high == m->cal.threshold);
+    /* a model calibrated before bands existed (no calibration.band_* keys) loads with a
+     * zero-width band at the threshold, so the verdict is exactly score > threshold */
+    struct anogan_config c = anogan_config_seed();
+    c.width = 4;
+    struct anogan *m = NULL, *back = NULL;
+    ck_assert_int_eq(anogan_create(&m, &c, 6), STATUS_OK);
+    m->cal.present = true;
+    m->cal.threshold = 2.5f;
+    m->cal.percentile = 99;
+    m->cal.count = 10;
+    m->cal.band_low = 2.0f;
+    m->cal.band_high = 3.0f;
+    char path[] = "/tmp/test_verdict_old_XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    ck_assert_int_eq(anogan_save(m, path), STATUS_OK);
+    FILE *f = fopen(path, "r+b");
+    ck_assert_ptr_nonnull(f);
+    uint64_t hlen = 0;
+    ck_assert_int_eq(fread(&hlen, 8, 1, f), 1); /* little-endian u64, as on every x86 */
+    char *header = calloc(hlen + 1, 1);
+    ck_assert_ptr_nonnull(header);
+    ck_assert_int_eq(fread(header, 1, hlen, f), hlen);
+    blank_meta(header, hlen, "calibration.band_low");
+    blank_meta(header, hlen, "calibration.band_high");
+    ck_assert_ptr_null(find(header, hlen, "band_"));
+    ck_assert_int_eq(fseek(f, 8, SEEK_SET), 0);
+    ck_assert_int_eq(fwrite(header, 1, hlen, f), hlen);
+    ck_assert_int_eq(fclose(f), 0);
+    free(header);
+    ck_assert_int_eq(anogan_load(&back, path), STATUS_OK);
+    ck_assert(back->cal.present);
+    ck_assert(back->cal.band_low == back->cal.threshold &&
+              back->cal.band_high == back->cal.threshold);
+    anogan_free(back);
     anogan_free(m);
+    unlink(path);
 }
 END_TEST
 

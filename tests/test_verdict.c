@@ -1,7 +1,7 @@
 /* test_verdict: the line's verdict from a score and a band (core/verdict.c): the rule at the
  * band's ends, a zero-width band equals the old score > threshold, NaN is NOT_DECIDABLE, and the
  * band from held-out scores follows the documented quantile rule; a band round-trips through a
- * model file, and a file calibrated before bands (no calibration.band_* keys) has a zero-width one. *
+ * model file, and a file calibrated before bands (no calibration.band_* keys) has a zero-width one. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>

@@ -17,12 +17,18 @@ static int order[N];
 static double resumed_at[N];
 static atomic_int times_resumed[N];
 
+/* The tarpit's thread writes these, the test reads them: under one lock. */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
 static void resume(void *token)
 {
     int i = (int)(intptr_t)token;
+    pthread_mutex_lock(&lock);
     resumed_at[i] = clock_now();
-    order[atomic_fetch_add(&order_next, 1)] = i;
+    order[atomic_load(&order_next)] = i;
     atomic_fetch_add(&times_resumed[i], 1);
+    atomic_fetch_add(&order_next, 1); /* last: wait_resumed then sees complete entries */
+    pthread_mutex_unlock(&lock);
 }
 
 static void reset(void)
@@ -55,6 +61,7 @@ START_TEST(held_entries_wait_the_delay_in_order)
     }
     ck_assert_int_le(tarpit_depth(t), N);
     wait_resumed(N);
+    pthread_mutex_lock(&lock);
     ck_assert_int_eq(atomic_load(&order_next), N);
     for (int i = 0; i < N; i++) {
         ck_assert_int_eq(order[i], i);
@@ -62,6 +69,7 @@ START_TEST(held_entries_wait_the_delay_in_order)
         ck_assert_double_ge(resumed_at[i] - held_at[i], 0.099);
         ck_assert_double_lt(resumed_at[i] - held_at[i], 5.0);
     }
+    pthread_mutex_unlock(&lock);
     ck_assert_int_eq(tarpit_depth(t), 0);
     tarpit_free(t);
 }

@@ -63,24 +63,32 @@ START_TEST(test_verdict_band_quantiles)
 }
 END_TEST
 
-START_TEST(test_verdict_band_round_trip)
+/* A tiny model calibrated at 2.5 with the band [2, 3], saved to a fresh file made from the
+ * mkstemp template path (the caller unlinks it and frees the model). */
+static struct anogan *save_banded_model(char *path, unsigned seed)
 {
-    /* a band stored with the model comes back as it was saved */
     struct anogan_config c = anogan_config_seed();
     c.width = 4;
-    struct anogan *m = NULL, *back = NULL;
-    ck_assert_int_eq(anogan_create(&m, &c, 5), STATUS_OK);
+    struct anogan *m = NULL;
+    ck_assert_int_eq(anogan_create(&m, &c, seed), STATUS_OK);
     m->cal.present = true;
     m->cal.threshold = 2.5f;
     m->cal.percentile = 99;
     m->cal.count = 10;
     m->cal.band_low = 2.0f;
     m->cal.band_high = 3.0f;
-    char path[] = "/tmp/test_verdict_XXXXXX";
     int fd = mkstemp(path);
     ck_assert_int_ge(fd, 0);
     close(fd);
     ck_assert_int_eq(anogan_save(m, path), STATUS_OK);
+    return m;
+}
+
+START_TEST(test_verdict_band_round_trip)
+{
+    /* a band stored with the model comes back as it was saved */
+    char path[] = "/tmp/test_verdict_XXXXXX";
+    struct anogan *m = save_banded_model(path, 5), *back = NULL;
     ck_assert_int_eq(anogan_load(&back, path), STATUS_OK);
     ck_assert(back->cal.band_low == 2.0f && back->cal.band_high == 3.0f);
     anogan_free(back);
@@ -133,21 +141,8 @@ START_TEST(test_verdict_old_model_file)
 {
     /* a model calibrated before bands existed (no calibration.band_* keys) loads with a
      * zero-width band at the threshold, so the verdict is exactly score > threshold */
-    struct anogan_config c = anogan_config_seed();
-    c.width = 4;
-    struct anogan *m = NULL, *back = NULL;
-    ck_assert_int_eq(anogan_create(&m, &c, 6), STATUS_OK);
-    m->cal.present = true;
-    m->cal.threshold = 2.5f;
-    m->cal.percentile = 99;
-    m->cal.count = 10;
-    m->cal.band_low = 2.0f;
-    m->cal.band_high = 3.0f;
     char path[] = "/tmp/test_verdict_old_XXXXXX";
-    int fd = mkstemp(path);
-    ck_assert_int_ge(fd, 0);
-    close(fd);
-    ck_assert_int_eq(anogan_save(m, path), STATUS_OK);
+    struct anogan *m = save_banded_model(path, 6), *back = NULL;
     FILE *f = fopen(path, "r+b");
     ck_assert_ptr_nonnull(f);
     uint64_t hlen = 0;

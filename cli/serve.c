@@ -64,7 +64,9 @@ static const struct cli_option options[] = {
     {"--http-threads", "INSPECTD_HTTP_THREADS", CLI_INT, CLI_AT(C, http_threads), 0, 1, 64,
      .help = "threads reading requests"},
     {"--threads", "INSPECTD_THREADS", CLI_INT, CLI_AT(C, threads), 0, 1, 256,
-     .help = "kernel threads per search (the workers already run in parallel)"},
+     .def = "the number of cores",
+     .help = "kernel threads of a search running alone; each other busy worker takes one back, "
+             "so a full house runs one thread per worker (1: never split a search)"},
     CLI_PRECISION_OPTION(C, precision, CLI_STR),
     {"--max-body", "INSPECTD_MAX_BODY", CLI_SIZE, CLI_AT(C, max_body), 0, 1024, 1u << 30,
      .help = "request body bytes at most"},

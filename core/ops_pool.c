@@ -21,6 +21,7 @@ static pthread_mutex_t call_lock = PTHREAD_MUTEX_INITIALIZER; /* one parallel ca
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;      /* guards everything below */
 static pthread_cond_t wake = PTHREAD_COND_INITIALIZER, done = PTHREAD_COND_INITIALIZER;
 static int threads_wanted;     /* 0 until ops_set_threads: then the CPU count applies */
+static int busy;               /* callers inside ops_busy_begin/end (atomic, not under lock) */
 static int started;            /* pool threads running, ids 1 .. started */
 static unsigned long generation;
 static int active, remaining;  /* threads in this call (caller included), workers not done */
@@ -56,7 +57,20 @@ int ops_get_threads(void)
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
         n = cpus < 1 ? 1 : cpus > POOL_MAX ? POOL_MAX : (int)cpus;
     }
+    int others = __atomic_load_n(&busy, __ATOMIC_RELAXED) - 1;
+    if (others > 0)
+        n = n > others ? n - others : 1;
     return n;
+}
+
+void ops_busy_begin(void)
+{
+    __atomic_add_fetch(&busy, 1, __ATOMIC_RELAXED);
+}
+
+void ops_busy_end(void)
+{
+    __atomic_sub_fetch(&busy, 1, __ATOMIC_RELAXED);
 }
 
 void ops_split(int *begin, int *end, int count, int t, int n, int unit)

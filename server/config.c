@@ -12,7 +12,7 @@ struct serve_config config_defaults(void)
         .workers = cores > 0 ? (int)cores : 1,
         .queue = 64,
         .http_threads = 2,
-        .threads = 1,
+        .threads = cores > 0 ? (int)cores : 1, /* lent to whichever searches are running */
         .precision = "fp32",
         .max_body = 8u << 20,
         .max_side = 4096,

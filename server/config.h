@@ -19,7 +19,7 @@ struct serve_config {
     int workers;              /* search threads (default: number of cores) */
     int queue;                /* jobs waiting at most; a full queue answers 503 */
     int http_threads;         /* libmicrohttpd threads accepting and reading requests */
-    int threads;              /* BLAS threads per search (default 1: the workers give parallelism) */
+    int threads;              /* kernel threads of a lone search (default: cores; lent, ops_busy_begin) */
     char precision[8];        /* "fp32" (default) or "bf16": arithmetic of the products */
     size_t max_body;          /* bytes per request body */
     int max_side;             /* decoded image width/height at most */

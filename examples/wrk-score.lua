@@ -8,11 +8,6 @@ wrk.body = f:read("*a")
 f:close()
 wrk.headers["Content-Type"] = "image/png"
 
--- "status" counts answers other than 2xx/3xx (e.g. 503 queue_full), beside the latency figures.
-function done(summary, latency, requests)
-  io.write(string.format("requests %d, errors: connect %d read %d write %d timeout %d status %d\n",
-    summary.requests, summary.errors.connect, summary.errors.read, summary.errors.write,
-    summary.errors.timeout, summary.errors.status))
-  io.write(string.format("latency p50 %.1f ms  p90 %.1f ms  p99 %.1f ms\n",
-    latency:percentile(50) / 1000, latency:percentile(90) / 1000, latency:percentile(99) / 1000))
-end
+-- done(): the request count, socket errors, non-2xx/3xx answers ("status", e.g. 503 queue_full)
+-- and latency percentiles, from wrk-report.lua beside this file.
+dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "wrk-report.lua")

@@ -18,10 +18,5 @@ wrk.body = head .. elem
 wrk.headers["Content-Type"] = "application/octet-stream"
 wrk.headers["Inference-Header-Content-Length"] = tostring(#head)
 
-function done(summary, latency, requests)
-  io.write(string.format("requests %d, errors: connect %d read %d write %d timeout %d status %d\n",
-    summary.requests, summary.errors.connect, summary.errors.read, summary.errors.write,
-    summary.errors.timeout, summary.errors.status))
-  io.write(string.format("latency p50 %.1f ms  p90 %.1f ms  p99 %.1f ms\n",
-    latency:percentile(50) / 1000, latency:percentile(90) / 1000, latency:percentile(99) / 1000))
-end
+-- done(): request count, errors and latency percentiles, from wrk-report.lua beside this file.
+dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "wrk-report.lua")

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzzutil.h"
 #include "models.h"
 #include "score.h"
 
@@ -17,25 +18,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct models ms;
 static struct serve_config cfg;
-
-static void setup(void)
-{
-    struct anogan_config c = anogan_config_seed();
-    c.width = 2;
-    struct anogan *m = NULL;
-    ASSERT(anogan_create(&m, &c, 1) == STATUS_OK);
-    snprintf(m->name, sizeof m->name, "tiny");
-    ms.anogan = malloc(sizeof *ms.anogan);
-    ms.anogan_path = calloc(1, sizeof *ms.anogan_path);
-    ASSERT(ms.anogan && ms.anogan_path);
-    ms.anogan[0] = m;
-    ms.nanogan = 1;
-    cfg = config_defaults();
-    cfg.max_side = 256;
-    cfg.max_pixels = 1u << 14;
-    cfg.max_images = 4;
-    cfg.max_iterations = 100;
-}
 
 /* Splits "k=v&k2=v2" (in place) into req->query. */
 static void parse_query(struct api_request *req, char *q)
@@ -51,7 +33,7 @@ static void parse_query(struct api_request *req, char *q)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!ms.nanogan)
-        setup();
+        fuzzutil_tiny_models(&ms, &cfg);
     if (size < 1)
         return 0;
     uint8_t mode = data[0];

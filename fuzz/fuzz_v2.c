@@ -15,6 +15,7 @@
 
 #include "api.h"
 #include "app.h"
+#include "fuzzutil.h"
 #include "json.h"
 #include "models.h"
 
@@ -27,21 +28,7 @@ static char header_value[16];
 
 static void setup(void)
 {
-    struct anogan_config c = anogan_config_seed();
-    c.width = 2;
-    struct anogan *m = NULL;
-    ASSERT(anogan_create(&m, &c, 1) == STATUS_OK);
-    snprintf(m->name, sizeof m->name, "tiny");
-    ms.anogan = malloc(sizeof *ms.anogan);
-    ms.anogan_path = calloc(1, sizeof *ms.anogan_path);
-    ASSERT(ms.anogan && ms.anogan_path);
-    ms.anogan[0] = m;
-    ms.nanogan = 1;
-    cfg = config_defaults();
-    cfg.max_side = 256;
-    cfg.max_pixels = 1u << 14;
-    cfg.max_images = 4;
-    cfg.max_iterations = 100;
+    fuzzutil_tiny_models(&ms, &cfg);
     app.cfg = &cfg;
     app.models = &ms;
     atomic_store(&app.shutting_down, 1);

@@ -1,8 +1,9 @@
-# test-lib.sh: helpers shared by scripts/cluster-test.sh, tests/soak.sh, tests/containers.sh and
-# others (sourced, not run).
+# test-lib.sh: helpers shared by scripts/cluster-test.sh, tests/soak.sh, tests/integration.sh,
+# tests/mqtt.sh, tests/webhook.sh and others (sourced, not run).
 # shellcheck shell=bash
 # Finding the binary and a model, free loopback ports, starting daemons whose processes are
-# always cleaned up, waiting for HTTP answers, request bodies, the nginx config templating.
+# always cleaned up, waiting for HTTP answers, counted checks, request bodies, the nginx config
+# templating.
 # Everything listens on 127.0.0.1 only.
 
 TL_PIDS=()
@@ -112,13 +113,46 @@ tl_wait_status() {
     return 1
 }
 
-# Starts `inspectd serve` on 127.0.0.1:$2 with log file $3 and extra flags; sets TL_LAST_PID.
+# Starts `inspectd serve` on 127.0.0.1:$2 with log file $3 and extra flags; sets TL_LAST_PID
+# and TL_PORT. Port 0 lets the kernel pick a free one: then it waits (10 s) for the daemon's
+# "listening ... port=N" log line and sets TL_PORT to N, or returns 1 with TL_PORT empty when
+# the daemon exits or never says (the caller reads the log to tell why).
 tl_start_daemon() {
-    local bin="$1" port="$2" logf="$3"
+    local bin="$1" port="$2" logf="$3" i
     shift 3
     "$bin" serve --bind 127.0.0.1 --port "$port" "$@" >"$logf" 2>&1 &
     TL_LAST_PID=$!
     tl_track "$TL_LAST_PID"
+    TL_PORT=$port
+    [ "$port" != 0 ] && return 0
+    TL_PORT=
+    for ((i = 0; i < 200; i++)); do
+        TL_PORT=$(sed -n 's/^listening .*port=\([0-9]*\).*/\1/p' "$logf" 2>/dev/null)
+        [ -n "$TL_PORT" ] && return 0
+        kill -0 "$TL_LAST_PID" 2>/dev/null || return 1
+        sleep 0.05
+    done
+    return 1
+}
+
+# Counted checks, for scripts that go on past a failed check and fail at the end: tl_ok and
+# tl_bad MESSAGE count one check each (tl_bad prints FAIL: MESSAGE); tl_expect WHAT GOT WANT is
+# tl_ok when GOT = WANT, else tl_bad; tl_checks_done NAME prints the tally and fails (returns 1)
+# when any check failed.
+TL_CHECKS=0
+TL_FAILS=0
+tl_ok() { TL_CHECKS=$((TL_CHECKS + 1)); }
+tl_bad() {
+    TL_CHECKS=$((TL_CHECKS + 1))
+    TL_FAILS=$((TL_FAILS + 1))
+    echo "FAIL: $*"
+}
+tl_expect() {
+    if [ "$2" = "$3" ]; then tl_ok; else tl_bad "$1: got '$2', want '$3'"; fi
+}
+tl_checks_done() {
+    echo "$1: $TL_CHECKS checks, $TL_FAILS failed"
+    [ "$TL_FAILS" -eq 0 ]
 }
 
 # Writes a 28x28 grey image as the JSON body of POST /score: a stroke from a seeded pattern,

@@ -9,6 +9,7 @@
 # mosquitto, mosquitto_sub or libmosquitto support is missing.
 set -u
 SRC=${INSPECTD_SOURCE:-$(cd "$(dirname "$0")/.." && pwd)}
+. "$SRC/scripts/test-lib.sh"
 BIN=${INSPECTD_BIN:-$SRC/build/inspectd}
 BUILD=${INSPECTD_BUILD:-$(dirname "$BIN")}
 PY=$(command -v python3 || true)
@@ -21,17 +22,8 @@ MOSQ=$(command -v mosquitto)
 if [ ! -x "$BIN" ] || [ ! -x "$BUILD/random_model" ]; then
     echo "SKIP: $BIN or $BUILD/random_model not built"; exit 77
 fi
-T=$(mktemp -d /tmp/inspectd-mqtt.XXXXXX)
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill -KILL "$p" 2> /dev/null && wait "$p" 2> /dev/null; done
-    rm -rf "$T"
-}
-trap cleanup EXIT
-FAILS=0
-CHECKS=0
-ok() { CHECKS=$((CHECKS + 1)); }
-bad() { CHECKS=$((CHECKS + 1)); FAILS=$((FAILS + 1)); echo "FAIL: $*"; }
+tl_init inspectd-mqtt
+T=$TL_TMP
 free_port() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 BPORT=$(free_port)
@@ -39,7 +31,7 @@ start_broker() {
     printf 'listener %s 127.0.0.1\nallow_anonymous true\n' "$BPORT" > "$T/broker.conf"
     "$MOSQ" -c "$T/broker.conf" >> "$T/broker.log" 2>&1 &
     BROKER=$!
-    PIDS+=("$BROKER")
+    tl_track "$BROKER"
     for _ in $(seq 1 100); do
         mosquitto_pub -p "$BPORT" -t probe -m x 2> /dev/null && return 0
         sleep 0.05
@@ -50,7 +42,7 @@ start_broker() {
 sub() {
     mosquitto_sub -p "$BPORT" -q 1 -v -t 'inspectd/#' > "$T/$1" 2> "$T/$1.err" &
     SUB=$!
-    PIDS+=("$SUB")
+    tl_track "$SUB"
     sleep 0.3
 }
 # wait_lines FILE PATTERN N: until FILE has N lines matching PATTERN (30 s)
@@ -67,27 +59,20 @@ mkdir -p "$T/models"
 "$BUILD/random_model" --out "$T/models/tiny.safetensors" --name tiny --threshold 50 --width 4 || exit 1
 start_broker
 sub s1
-"$BIN" serve --port 0 --bind 127.0.0.1 --models "$T/models" --workers 2 \
-    --mqtt "mqtt://127.0.0.1:$BPORT" --mqtt-line L1 --mqtt-instance cell7 > "$T/daemon.log" 2>&1 &
-PID=$!
-PIDS+=("$PID")
-PORT=
-for _ in $(seq 1 200); do
-    PORT=$(sed -n 's/^listening .*port=\([0-9]*\).*/\1/p' "$T/daemon.log" 2> /dev/null)
-    [ -n "$PORT" ] && break
-    kill -0 "$PID" 2> /dev/null || break
-    sleep 0.05
-done
+tl_start_daemon "$BIN" 0 "$T/daemon.log" --models "$T/models" --workers 2 \
+    --mqtt "mqtt://127.0.0.1:$BPORT" --mqtt-line L1 --mqtt-instance cell7
+PID=$TL_LAST_PID
+PORT=$TL_PORT
 if [ -z "$PORT" ]; then
     if grep -q 'built without libmosquitto' "$T/daemon.log"; then
         echo "SKIP: inspectd was built without libmosquitto"; exit 77
     fi
     echo "FAIL: the daemon did not start"; cat "$T/daemon.log"; exit 1
 fi
-wait_lines "$T/s1" '^inspectd/cell7/status online$' 1 && ok || bad "no birth message 'online'"
+wait_lines "$T/s1" '^inspectd/cell7/status online$' 1 && tl_ok || tl_bad "no birth message 'online'"
 # the birth message is retained: a late subscriber sees it too
 LATE=$(mosquitto_sub -p "$BPORT" -t inspectd/cell7/status -C 1 -W 5 2> /dev/null)
-[ "$LATE" = online ] && ok || bad "birth message not retained: '$LATE'"
+[ "$LATE" = online ] && tl_ok || tl_bad "birth message not retained: '$LATE'"
 
 DIGIT=$SRC/examples/normal-7.png
 B64=$(base64 -w0 "$DIGIT")
@@ -96,7 +81,7 @@ score() { # score PART STATION: one /score, result_id appended to $T/ids
     curl -s --max-time 60 -H 'Content-Type: image/png' --data-binary @"$DIGIT" \
         "http://127.0.0.1:$PORT/score?iterations=1&part_id=$1&station=$2" > "$T/r.json"
     "$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["result_id"])' "$T/r.json" >> "$T/ids" \
-        || bad "score $1: $(head -c 300 "$T/r.json")"
+        || tl_bad "score $1: $(head -c 300 "$T/r.json")"
 }
 
 echo "[$(date +%T)] N verdicts, each received exactly once"
@@ -110,10 +95,10 @@ curl -s --max-time 60 -H 'Content-Type: application/json' "http://127.0.0.1:$POR
     -d "{\"parameters\": {\"iterations\": 1, \"station\": \"stV\", \"part_id\": \"PV\"}, \"inputs\": [{\"name\": \"image\", \"datatype\": \"BYTES\", \"shape\": [1], \"data\": [\"$B64\"]}]}" > "$T/v.json"
 "$PY" -c 'import json,sys; d = json.load(open(sys.argv[1])); print([o for o in d["outputs"] if o["name"] == "result_id"][0]["data"][0])' "$T/v.json" >> "$T/ids"
 N=$((N + 1))
-wait_lines "$T/s1" '^inspectd/L1/[^ ]*/result ' "$N" && ok || bad "received $(grep -c '/result ' "$T/s1") of $N verdicts"
+wait_lines "$T/s1" '^inspectd/L1/[^ ]*/result ' "$N" && tl_ok || tl_bad "received $(grep -c '/result ' "$T/s1") of $N verdicts"
 sleep 1 # anything extra (a duplicate) would have come by now
 # exactly once: every result_id of the answers once, nothing else; topics by station
-"$PY" - "$T/s1" "$T/ids" << 'PY_END' && ok || bad "verdicts not received exactly once"
+"$PY" - "$T/s1" "$T/ids" << 'PY_END' && tl_ok || tl_bad "verdicts not received exactly once"
 import json, sys
 got = [l.split(" ", 1) for l in open(sys.argv[1]).read().splitlines() if "/result " in l]
 ids = open(sys.argv[2]).read().split()
@@ -140,15 +125,15 @@ for i in $(seq 1 5); do
     t1=$(date +%s%N)
     [ $(((t1 - t0) / 1000000)) -gt 3000 ] && SLOW=$((SLOW + 1))
 done
-[ "$SLOW" -eq 0 ] && ok || bad "$SLOW requests slower than 3 s while the broker was down"
-[ "$(wc -l < "$T/ids")" -eq 5 ] && ok || bad "scoring failed while the broker was down"
+[ "$SLOW" -eq 0 ] && tl_ok || tl_bad "$SLOW requests slower than 3 s while the broker was down"
+[ "$(wc -l < "$T/ids")" -eq 5 ] && tl_ok || tl_bad "scoring failed while the broker was down"
 start_broker
 sub s2
-wait_lines "$T/s2" '^inspectd/cell7/status online$' 1 && ok || bad "no birth message after the broker came back"
+wait_lines "$T/s2" '^inspectd/cell7/status online$' 1 && tl_ok || tl_bad "no birth message after the broker came back"
 for i in $(seq 1 3); do score "A$i" after; done
-wait_lines "$T/s2" '/result ' 8 && ok || bad "after the restart: received $(grep -c '/result ' "$T/s2") of 8 verdicts (5 held, 3 new)"
+wait_lines "$T/s2" '/result ' 8 && tl_ok || tl_bad "after the restart: received $(grep -c '/result ' "$T/s2") of 8 verdicts (5 held, 3 new)"
 sleep 1
-"$PY" - "$T/s2" "$T/ids" << 'PY_END' && ok || bad "verdicts across the restart not received exactly once"
+"$PY" - "$T/s2" "$T/ids" << 'PY_END' && tl_ok || tl_bad "verdicts across the restart not received exactly once"
 import json, sys
 seen = [json.loads(l.split(" ", 1)[1])["result_id"] for l in open(sys.argv[1]).read().splitlines() if "/result " in l]
 ids = open(sys.argv[2]).read().split()
@@ -156,18 +141,17 @@ print(f"across the restart: {len(ids)} answers, {len(seen)} received, {len(set(s
 sys.exit(0 if sorted(seen) == sorted(ids) else 1)
 PY_END
 curl -s "http://127.0.0.1:$PORT/metrics" > "$T/metrics"
-grep -q '^inspectd_mqtt_published_total 24$' "$T/metrics" && ok || bad "metrics: $(grep mqtt_ "$T/metrics" | grep -v '^#')"
-grep -q '^inspectd_mqtt_dropped_total 0$' "$T/metrics" && ok || bad "dropped verdicts: $(grep mqtt_dropped "$T/metrics")"
+grep -q '^inspectd_mqtt_published_total 24$' "$T/metrics" && tl_ok || tl_bad "metrics: $(grep mqtt_ "$T/metrics" | grep -v '^#')"
+grep -q '^inspectd_mqtt_dropped_total 0$' "$T/metrics" && tl_ok || tl_bad "dropped verdicts: $(grep mqtt_dropped "$T/metrics")"
 
 echo "[$(date +%T)] the daemon dies: the broker publishes its last will"
 kill -KILL "$PID"; wait "$PID" 2> /dev/null
-wait_lines "$T/s2" '^inspectd/cell7/status offline$' 1 && ok || bad "no last will 'offline' (keepalive 30 s)"
+wait_lines "$T/s2" '^inspectd/cell7/status offline$' 1 && tl_ok || tl_bad "no last will 'offline' (keepalive 30 s)"
 
 # a sanitizer build (INSPECTD_SANITIZE) reports into the daemons' logs
 if grep -lE 'ERROR: (Address|Leak|Thread)Sanitizer|runtime error:' "$T"/*.log 2> /dev/null; then
-    bad "sanitizer reports in the daemon logs above"
+    tl_bad "sanitizer reports in the daemon logs above"
 else
-    ok
+    tl_ok
 fi
-echo "mqtt: $CHECKS checks, $FAILS failed"
-[ "$FAILS" -eq 0 ]
+tl_checks_done mqtt

@@ -58,13 +58,8 @@ static void check_rel(const char *what, const float *got, const float *want, siz
  * relative to the tensor's scale; docs/benchmarks.md records both figures. */
 static void check_close(const char *what, const float *got, const float *want, size_t n)
 {
-    double maxerr = 0, maxval = 0;
-    for (size_t i = 0; i < n; i++) {
-        double e = fabs((double)got[i] - want[i]);
-        maxerr = e > maxerr || isnan(e) ? e : maxerr;
-        maxval = fabs(want[i]) > maxval ? fabs(want[i]) : maxval;
-    }
-    double e = maxerr / maxval;
+    double maxval;
+    double e = tu_max_err_over_peak(got, want, n, &maxval);
     printf("%-28s max error / max value %.3g (per element, floor 1%% of max: %.3g)\n", what, e,
            tu_max_rel_err(got, want, n, 0.01 * maxval));
     ck_assert_msg(e < TOL, "%s: normalised max error %g >= %g", what, e, TOL);

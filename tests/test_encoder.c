@@ -46,14 +46,9 @@ static const float *tensor(const char *name, size_t numel)
 /* max |got - want| / max |want|, as test_anogan explains */
 static void check_close(const char *what, const float *got, const float *want, size_t n)
 {
-    double maxerr = 0, maxval = 0;
-    for (size_t i = 0; i < n; i++) {
-        double e = fabs((double)got[i] - want[i]);
-        maxerr = e > maxerr || isnan(e) ? e : maxerr;
-        maxval = fabs(want[i]) > maxval ? fabs(want[i]) : maxval;
-    }
-    printf("%-44s normalised max error %.3g\n", what, maxerr / maxval);
-    ck_assert_msg(maxerr / maxval < TOL, "%s: %g", what, maxerr / maxval);
+    double e = tu_max_err_over_peak(got, want, n, NULL);
+    printf("%-44s normalised max error %.3g\n", what, e);
+    ck_assert_msg(e < TOL, "%s: %g", what, e);
 }
 
 /* (Z, B) net output to (B, Z) */

@@ -65,17 +65,15 @@ static const struct cli_command demo = {
     .footer = "the end\n",
 };
 
-/* Parses a NULL-terminated list (copied: cli_parse reorders argv); messages go to *msg. */
-static enum cli_parsed run(const struct cli_command *cmd, void *settings, char **msg,
-                           int *npos, char *out_pos[], const char *first, ...)
+/* Parses first and the NULL-terminated rest in ap (copied: cli_parse reorders argv); messages
+ * go to *msg (the caller frees it), the positionals to npos and out_pos when not NULL. */
+static enum cli_parsed run_list(const struct cli_command *cmd, void *settings, char **msg,
+                                int *npos, char *out_pos[], const char *first, va_list ap)
 {
     char *argv[32];
     int argc = 0;
-    va_list ap;
-    va_start(ap, first);
     for (const char *a = first; a; a = va_arg(ap, const char *))
         argv[argc++] = (char *)a;
-    va_end(ap);
     argv[argc] = NULL;
     size_t len = 0;
     FILE *err = open_memstream(msg, &len);
@@ -89,23 +87,26 @@ static enum cli_parsed run(const struct cli_command *cmd, void *settings, char *
     return r;
 }
 
+/* run_list on a NULL-terminated argument list. */
+static enum cli_parsed run(const struct cli_command *cmd, void *settings, char **msg,
+                           int *npos, char *out_pos[], const char *first, ...)
+{
+    va_list ap;
+    va_start(ap, first);
+    enum cli_parsed r = run_list(cmd, settings, msg, npos, out_pos, first, ap);
+    va_end(ap);
+    return r;
+}
+
 /* The refusal, with its message. */
 static void refused(const char *want, const char *first, ...)
 {
-    char *argv[32];
-    int argc = 0;
-    va_list ap;
-    va_start(ap, first);
-    for (const char *a = first; a; a = va_arg(ap, const char *))
-        argv[argc++] = (char *)a;
-    va_end(ap);
-    argv[argc] = NULL;
     struct demo d = {0};
     char *msg = NULL;
-    size_t len = 0;
-    FILE *err = open_memstream(&msg, &len);
-    enum cli_parsed r = cli_parse(&demo, &d, argc, argv, NULL, err);
-    fclose(err);
+    va_list ap;
+    va_start(ap, first);
+    enum cli_parsed r = run_list(&demo, &d, &msg, NULL, NULL, first, ap);
+    va_end(ap);
     ck_assert_int_eq(r, CLI_PARSED_USAGE);
     ck_assert_msg(!strcmp(msg, want), "message '%s', want '%s'", msg, want);
     free(msg);

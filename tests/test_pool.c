@@ -114,49 +114,61 @@ static void gate_call(struct pool_job *pj)
         usleep(500);
 }
 
-static struct pool_job gate_job(void)
+static struct pool_job gate;
+
+/* Submits the gate job to p and waits until a worker holds it (the only one, in these tests),
+ * so what is submitted next stays queued until atomic_store(&gate_open, 1). */
+static void hold_worker(struct pool *p)
 {
     atomic_store(&gate_open, 0);
     atomic_store(&gate_entered, 0);
-    return (struct pool_job){.kind = POOL_JOB_CALL, .call = gate_call, .done = count_done};
-}
-
-static void wait_gate_entered(void)
-{
+    gate = (struct pool_job){.kind = POOL_JOB_CALL, .call = gate_call, .done = count_done};
+    ck_assert_int_eq(pool_submit(p, &gate), STATUS_OK);
     for (int t = 0; t < 10000 && !atomic_load(&gate_entered); t++)
         usleep(1000);
     ck_assert(atomic_load(&gate_entered));
+}
+
+/* A pool with these options and metrics m (may be NULL), the finished count set to 0. */
+static struct pool *start_pool(struct pool_options o, struct metrics *m)
+{
+    atomic_store(&finished, 0);
+    struct pool *p = NULL;
+    ck_assert_int_eq(pool_create(&p, &o, m), STATUS_OK);
+    return p;
+}
+
+/* One job of n images through a pool with options o: it succeeds in batches of want_batch, and
+ * every image scores as it would alone. */
+static void expect_job_scored_as_alone(struct pool_options o, int n, int iterations, uint64_t seed0,
+                                       int want_batch)
+{
+    struct pool *p = start_pool(o, NULL);
+    struct test_job *j = make_job(n, iterations, seed0);
+    ck_assert_int_eq(pool_submit(p, &j->pj), STATUS_OK);
+    wait_finished(1);
+    ck_assert_int_eq(j->pj.status, STATUS_OK);
+    ck_assert_int_eq(j->pj.batch, want_batch);
+    for (int i = 0; i < n; i++)
+        expect_alone(j, i);
+    pool_free(p);
+    free_job(j);
 }
 
 /* ---- tests ---- */
 
 START_TEST(single_job_matches_direct_score)
 {
-    atomic_store(&finished, 0);
-    struct pool *p = NULL;
     struct pool_options o = {.workers = 2, .capacity = 4, .max_batch = 4};
-    ck_assert_int_eq(pool_create(&p, &o, NULL), STATUS_OK);
-    struct test_job *j = make_job(3, 4, 100);
-    ck_assert_int_eq(pool_submit(p, &j->pj), STATUS_OK);
-    wait_finished(1);
-    ck_assert_int_eq(j->pj.status, STATUS_OK);
-    ck_assert_int_eq(j->pj.batch, 3);
-    for (int i = 0; i < 3; i++)
-        expect_alone(j, i);
-    pool_free(p);
-    free_job(j);
+    expect_job_scored_as_alone(o, 3, 4, 100, 3);
 }
 END_TEST
 
 START_TEST(queued_jobs_are_batched)
 {
-    atomic_store(&finished, 0);
-    struct pool *p = NULL;
     struct pool_options o = {.workers = 1, .capacity = 16, .max_batch = 8, .batch_wait_ms = 0};
-    ck_assert_int_eq(pool_create(&p, &o, NULL), STATUS_OK);
-    struct pool_job gate = gate_job();
-    ck_assert_int_eq(pool_submit(p, &gate), STATUS_OK);
-    wait_gate_entered();
+    struct pool *p = start_pool(o, NULL);
+    hold_worker(p);
     /* While the only worker is held: four compatible jobs and one with other settings. */
     struct test_job *j[5];
     for (int i = 0; i < 5; i++) {
@@ -178,31 +190,16 @@ END_TEST
 
 START_TEST(large_job_is_split)
 {
-    atomic_store(&finished, 0);
-    struct pool *p = NULL;
     struct pool_options o = {.workers = 1, .capacity = 4, .max_batch = 2};
-    ck_assert_int_eq(pool_create(&p, &o, NULL), STATUS_OK);
-    struct test_job *j = make_job(5, 2, 300);
-    ck_assert_int_eq(pool_submit(p, &j->pj), STATUS_OK);
-    wait_finished(1);
-    ck_assert_int_eq(j->pj.status, STATUS_OK);
-    ck_assert_int_eq(j->pj.batch, 2);
-    for (int i = 0; i < 5; i++)
-        expect_alone(j, i);
-    pool_free(p);
-    free_job(j);
+    expect_job_scored_as_alone(o, 5, 2, 300, 2);
 }
 END_TEST
 
 START_TEST(full_queue_refuses)
 {
-    atomic_store(&finished, 0);
-    struct pool *p = NULL;
     struct pool_options o = {.workers = 1, .capacity = 2, .max_batch = 1};
-    ck_assert_int_eq(pool_create(&p, &o, NULL), STATUS_OK);
-    struct pool_job gate = gate_job();
-    ck_assert_int_eq(pool_submit(p, &gate), STATUS_OK);
-    wait_gate_entered();
+    struct pool *p = start_pool(o, NULL);
+    hold_worker(p);
     struct test_job *a = make_job(1, 1, 1), *b = make_job(1, 1, 2), *c = make_job(1, 1, 3);
     ck_assert_int_eq(pool_admit(p), STATUS_OK);
     ck_assert_int_eq(pool_submit(p, &a->pj), STATUS_OK);
@@ -223,13 +220,9 @@ END_TEST
 
 START_TEST(cancel_fails_queued_work)
 {
-    atomic_store(&finished, 0);
-    struct pool *p = NULL;
     struct pool_options o = {.workers = 1, .capacity = 4, .max_batch = 4};
-    ck_assert_int_eq(pool_create(&p, &o, NULL), STATUS_OK);
-    struct pool_job gate = gate_job();
-    ck_assert_int_eq(pool_submit(p, &gate), STATUS_OK);
-    wait_gate_entered();
+    struct pool *p = start_pool(o, NULL);
+    hold_worker(p);
     struct test_job *a = make_job(2, 1000, 5);
     ck_assert_int_eq(pool_submit(p, &a->pj), STATUS_OK);
     pool_cancel(p);
@@ -247,15 +240,11 @@ END_TEST
 
 START_TEST(expired_jobs_are_dropped)
 {
-    atomic_store(&finished, 0);
-    struct pool *p = NULL;
     struct metrics *m = metrics_create(NULL, 0);
     ck_assert_ptr_nonnull(m);
     struct pool_options o = {.workers = 1, .capacity = 4, .max_batch = 4};
-    ck_assert_int_eq(pool_create(&p, &o, m), STATUS_OK);
-    struct pool_job gate = gate_job();
-    ck_assert_int_eq(pool_submit(p, &gate), STATUS_OK);
-    wait_gate_entered();
+    struct pool *p = start_pool(o, m);
+    hold_worker(p);
     /* queued behind the gate: one whose deadline passes while it waits, one with time left,
      * one without a deadline; the first is dropped unscored, the others score as alone */
     struct test_job *late = make_job(1, 2, 7), *ok = make_job(1, 2, 8), *none = make_job(1, 2, 9);
@@ -287,10 +276,8 @@ END_TEST
 
 START_TEST(free_drains_the_queue)
 {
-    atomic_store(&finished, 0);
-    struct pool *p = NULL;
     struct pool_options o = {.workers = 1, .capacity = 8, .max_batch = 1};
-    ck_assert_int_eq(pool_create(&p, &o, NULL), STATUS_OK);
+    struct pool *p = start_pool(o, NULL);
     struct test_job *j[4];
     for (int i = 0; i < 4; i++) {
         j[i] = make_job(1, 2, 40 + (uint64_t)i);

@@ -22,6 +22,18 @@ static float *map_from(const char *const *rows, int h, int *w)
     return m;
 }
 
+/* Region r has this area, bounding box (x, y, width, height) and peak. */
+static void expect_region(const struct region *r, int area, int x, int y, int width, int height,
+                          float peak)
+{
+    ck_assert_int_eq(r->area, area);
+    ck_assert_int_eq(r->x, x);
+    ck_assert_int_eq(r->y, y);
+    ck_assert_int_eq(r->width, width);
+    ck_assert_int_eq(r->height, height);
+    ck_assert_float_eq_tol(r->peak, peak, 1e-6);
+}
+
 START_TEST(test_regions_boxes)
 {
     static const char *const rows[] = {
@@ -38,19 +50,9 @@ START_TEST(test_regions_boxes)
     ck_assert_int_eq(n, 3);
     ck_assert_int_eq(total, 3);
     /* equal areas (4): the higher peak first. The 2x2 block with the 9: */
-    ck_assert_int_eq(r[0].area, 4);
-    ck_assert_int_eq(r[0].x, 0);
-    ck_assert_int_eq(r[0].y, 0);
-    ck_assert_int_eq(r[0].width, 2);
-    ck_assert_int_eq(r[0].height, 2);
-    ck_assert_float_eq_tol(r[0].peak, 0.9f, 1e-6);
+    expect_region(&r[0], 4, 0, 0, 2, 2, 0.9f);
     /* the L of 3s: (5,1) (5,2) (6,2) (6,3): box x 5..6, y 1..3 */
-    ck_assert_int_eq(r[1].area, 4);
-    ck_assert_int_eq(r[1].x, 5);
-    ck_assert_int_eq(r[1].y, 1);
-    ck_assert_int_eq(r[1].width, 2);
-    ck_assert_int_eq(r[1].height, 3);
-    ck_assert_float_eq_tol(r[1].peak, 0.3f, 1e-6);
+    expect_region(&r[1], 4, 5, 1, 2, 3, 0.3f);
     ck_assert_int_eq(r[2].area, 1);
     ck_assert_int_eq(r[2].x, 0);
     ck_assert_int_eq(r[2].y, 4);

@@ -64,6 +64,19 @@ double tu_nmse(const float *a, const float *b, size_t n)
     return den > 0 ? num / den : num;
 }
 
+double tu_max_err_over_peak(const float *got, const float *want, size_t n, double *peak)
+{
+    double maxerr = 0, maxval = 0;
+    for (size_t i = 0; i < n; i++) {
+        double e = fabs((double)got[i] - want[i]);
+        maxerr = e > maxerr || isnan(e) ? e : maxerr;
+        maxval = fabs(want[i]) > maxval ? fabs(want[i]) : maxval;
+    }
+    if (peak)
+        *peak = maxval;
+    return maxerr / maxval;
+}
+
 void tu_fill_uniform(float *x, size_t n, uint64_t seed, float scale)
 {
     uint64_t s = seed * 0x9E3779B97F4A7C15ull + 1;

@@ -24,6 +24,9 @@ const char *tu_source_path(char *buf, size_t len, const char *rel);
 double tu_max_rel_err(const float *a, const float *b, size_t n, double atol);
 /* ggml-style normalised MSE: sum (a-b)^2 / sum b^2. */
 double tu_nmse(const float *a, const float *b, size_t n);
+/* max |got - want| / max |want|: the error relative to the tensor's scale (NaN when any
+ * difference is NaN). *peak, when not NULL, gets max |want|. */
+double tu_max_err_over_peak(const float *got, const float *want, size_t n, double *peak);
 
 /* Deterministic uniform [-scale, scale] fill (xorshift, seed). */
 void tu_fill_uniform(float *x, size_t n, uint64_t seed, float scale);

@@ -7,6 +7,7 @@
 # built in.
 set -u
 SRC=${INSPECTD_SOURCE:-$(cd "$(dirname "$0")/.." && pwd)}
+. "$SRC/scripts/test-lib.sh"
 BIN=${INSPECTD_BIN:-$SRC/build/inspectd}
 BUILD=${INSPECTD_BUILD:-$(dirname "$BIN")}
 PY=$(command -v python3 || true)
@@ -16,17 +17,8 @@ done
 if [ ! -x "$BIN" ] || [ ! -x "$BUILD/random_model" ]; then
     echo "SKIP: $BIN or $BUILD/random_model not built"; exit 77
 fi
-T=$(mktemp -d /tmp/inspectd-webhook.XXXXXX)
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill -KILL "$p" 2> /dev/null && wait "$p" 2> /dev/null; done
-    rm -rf "$T"
-}
-trap cleanup EXIT
-FAILS=0
-CHECKS=0
-ok() { CHECKS=$((CHECKS + 1)); }
-bad() { CHECKS=$((CHECKS + 1)); FAILS=$((FAILS + 1)); echo "FAIL: $*"; }
+tl_init inspectd-webhook
+T=$TL_TMP
 
 # receivers: good (200, bodies appended to $T/got), hang (never answers), fail (500); ports in $T/ports
 "$PY" - "$T" << 'PY_END' &
@@ -59,7 +51,7 @@ import os; os.rename(f"{t}/ports.tmp", f"{t}/ports")
 while True:
     time.sleep(3600)
 PY_END
-PIDS+=($!)
+tl_track "$!"
 for _ in $(seq 1 100); do [ -f "$T/ports" ] && break; sleep 0.05; done
 read -r GOOD HANG FAIL < "$T/ports"
 
@@ -67,16 +59,9 @@ mkdir -p "$T/models"
 "$BUILD/random_model" --out "$T/models/tiny.safetensors" --name tiny --threshold 50 --width 4 || exit 1
 start() { # start NAME ARGS...
     local name=$1; shift
-    "$BIN" serve --port 0 --bind 127.0.0.1 --models "$T/models" --workers 2 "$@" > "$T/$name.log" 2>&1 &
-    PID=$!
-    PIDS+=("$PID")
-    PORT=
-    for _ in $(seq 1 200); do
-        PORT=$(sed -n 's/^listening .*port=\([0-9]*\).*/\1/p' "$T/$name.log" 2> /dev/null)
-        [ -n "$PORT" ] && break
-        kill -0 "$PID" 2> /dev/null || break
-        sleep 0.05
-    done
+    tl_start_daemon "$BIN" 0 "$T/$name.log" --models "$T/models" --workers 2 "$@"
+    PID=$TL_LAST_PID
+    PORT=$TL_PORT
     if [ -z "$PORT" ]; then
         grep -q 'built without libcurl' "$T/$name.log" && { echo "SKIP: built without libcurl"; exit 77; }
         echo "FAIL: daemon $name did not start"; cat "$T/$name.log"; exit 1
@@ -108,7 +93,7 @@ start good --webhook "http://127.0.0.1:$GOOD/hook"
 score_n 10 "$T/ids1"
 for _ in $(seq 1 100); do [ "$(wc -l < "$T/got" 2> /dev/null || echo 0)" -ge 10 ] && break; sleep 0.1; done
 sleep 0.5
-"$PY" - "$T/got" "$T/ids1" << 'PY_END' && ok || bad "the receiver did not get every verdict exactly once"
+"$PY" - "$T/got" "$T/ids1" << 'PY_END' && tl_ok || tl_bad "the receiver did not get every verdict exactly once"
 import json, sys
 got = [json.loads(l) for l in open(sys.argv[1]).read().splitlines()]
 ids = open(sys.argv[2]).read().split()
@@ -118,7 +103,7 @@ ok = sorted(seen) == sorted(ids) and all(d["evaluation"] in ("OK", "NOT_OK", "NO
                                           and d["station"] == "s1" for d in got)
 sys.exit(0 if ok else 1)
 PY_END
-curl -s "http://127.0.0.1:$PORT/metrics" | grep -q '^inspectd_webhook_delivered_total 10$' && ok || bad "delivered metric is not 10"
+curl -s "http://127.0.0.1:$PORT/metrics" | grep -q '^inspectd_webhook_delivered_total 10$' && tl_ok || tl_bad "delivered metric is not 10"
 kill -TERM "$PID"; wait "$PID"
 
 echo "[$(date +%T)] receivers that hang or fail: /score does not slow down"
@@ -126,22 +111,21 @@ start sick --webhook "http://127.0.0.1:$HANG/hook,http://127.0.0.1:$FAIL/hook" \
     --webhook-timeout-ms 300 --webhook-retries 2 --webhook-outbox 4
 score_n 10 "$T/ids2"
 echo "slowest /score: $SLOWEST ms with sick receivers, $BASE ms without webhooks"
-[ "$NOT200" -eq 0 ] && ok || bad "$NOT200 answers were not 200"
-[ "$SLOWEST" -le $((BASE * 3 + 500)) ] && ok || bad "/score slowed down: $SLOWEST ms vs $BASE ms"
-[ -s "$T/fails" ] && ok || bad "the failing receiver was never tried"
+[ "$NOT200" -eq 0 ] && tl_ok || tl_bad "$NOT200 answers were not 200"
+[ "$SLOWEST" -le $((BASE * 3 + 500)) ] && tl_ok || tl_bad "/score slowed down: $SLOWEST ms vs $BASE ms"
+[ -s "$T/fails" ] && tl_ok || tl_bad "the failing receiver was never tried"
 sleep 1
 DROPPED=$(curl -s "http://127.0.0.1:$PORT/metrics" | sed -n 's/^inspectd_webhook_dropped_total //p')
-[ "${DROPPED:-0}" -gt 0 ] && ok || bad "no dropped verdicts counted ($DROPPED)"
+[ "${DROPPED:-0}" -gt 0 ] && tl_ok || tl_bad "no dropped verdicts counted ($DROPPED)"
 t0=$(date +%s)
 kill -TERM "$PID"; wait "$PID"
 rc=$?
-[ "$rc" -eq 0 ] && [ $(($(date +%s) - t0)) -le 10 ] && ok || bad "stop with a hanging receiver: rc $rc, $(($(date +%s) - t0)) s"
+[ "$rc" -eq 0 ] && [ $(($(date +%s) - t0)) -le 10 ] && tl_ok || tl_bad "stop with a hanging receiver: rc $rc, $(($(date +%s) - t0)) s"
 
 # a sanitizer build (INSPECTD_SANITIZE) reports into the daemons' logs
 if grep -lE 'ERROR: (Address|Leak|Thread)Sanitizer|runtime error:' "$T"/*.log 2> /dev/null; then
-    bad "sanitizer reports in the daemon logs above"
+    tl_bad "sanitizer reports in the daemon logs above"
 else
-    ok
+    tl_ok
 fi
-echo "webhook: $CHECKS checks, $FAILS failed"
-[ "$FAILS" -eq 0 ]
+tl_checks_done webhook

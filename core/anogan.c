@@ -169,11 +169,13 @@ struct anogan_ctx {
     struct net_ctx *g, *d, *e;
     size_t img, feat; /* per-image element counts */
     int zdim;
-    /* per-image state, image after image (NCHW), indexed by the caller's batch position */
-    float *x, *fx, *z, *m1, *m2, *best;
+    /* per-image state, indexed by the caller's batch position: image after image (NCHW) */
+    float *fx, *z, *m1, *m2, *best;
     int *steps, *since, *active;
-    /* per-step buffers in the nets' (C, B, H, W) layout, for the active images */
-    float *zc, *xc, *fxc, *dgz, *dfg, *dgz_d, *dzc;
+    /* the batch's images and their features in the nets' (C, B, H, W) layout, converted once */
+    float *xc, *fxc;
+    /* per-step buffers, channel-major, for the active images (xs, fxs: only when not all are) */
+    float *zc, *xs, *fxs, *dgz, *dfg, *dgz_d, *dzc;
     anogan_step_fn on_step; /* progress hook, or NULL */
     void *on_step_user;
 };
@@ -201,12 +203,12 @@ struct anogan_ctx *anogan_ctx_create(const struct anogan *m, int max_batch)
     c->e = m->has_encoder ? net_ctx_create(&m->enc, max_batch) : NULL;
     if (!c->g || !c->d || (m->has_encoder && !c->e))
         goto fail;
-    float **f[] = {&c->x, &c->xc, &c->dgz, &c->dgz_d};
+    float **f[] = {&c->xc, &c->xs, &c->dgz, &c->dgz_d};
     for (size_t i = 0; i < 4; i++)
         if (!(*f[i] = malloc(c->img * B * sizeof(float))))
             goto fail;
-    float **ff[] = {&c->fx, &c->fxc, &c->dfg};
-    for (size_t i = 0; i < 3; i++)
+    float **ff[] = {&c->fx, &c->fxc, &c->fxs, &c->dfg};
+    for (size_t i = 0; i < 4; i++)
         if (!(*ff[i] = malloc(c->feat * B * sizeof(float))))
             goto fail;
     float **fz[] = {&c->z, &c->m1, &c->m2, &c->zc, &c->dzc};
@@ -232,7 +234,7 @@ void anogan_ctx_free(struct anogan_ctx *c)
     net_ctx_free(c->g);
     net_ctx_free(c->d);
     net_ctx_free(c->e);
-    float *bufs[] = {c->x, c->fx, c->z, c->m1, c->m2, c->best, c->zc, c->xc, c->fxc,
+    float *bufs[] = {c->fx, c->z, c->m1, c->m2, c->best, c->zc, c->xc, c->fxc, c->xs, c->fxs,
                      c->dgz, c->dfg, c->dgz_d, c->dzc};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         free(bufs[i]);
@@ -286,9 +288,10 @@ static float sign(float v)
     return (float)((v > 0) - (v < 0)); /* 0 at 0, as PyTorch's abs backward */
 }
 
-/* The score at latents zc (zdim, B) of the images xc (C, B, S, S) with features fxc (F, B, 4, 4),
- * all channel-major. Fills res and, if dzc, d(sum of scores)/d zc. */
-static void score_cbhw(struct anogan_ctx *c, int B, struct anogan_result *res, float *dzc)
+/* The score at latents c->zc (zdim, B) of the images xc (C, B, S, S) with features fxc
+ * (F, B, 4, 4), all channel-major. Fills res and, if dzc, d(sum of scores)/d zc. */
+static void score_cbhw(struct anogan_ctx *c, const float *xc, const float *fxc, int B,
+                       struct anogan_result *res, float *dzc)
 {
     struct anogan *m = c->m;
     float lam = m->cfg.lambda;
@@ -304,7 +307,7 @@ static void score_cbhw(struct anogan_ctx *c, int B, struct anogan_result *res, f
             size_t off = ((size_t)ch * (size_t)B + (size_t)b) * plane;
             double acc = 0;
             for (size_t i = 0; i < plane; i++) {
-                float d = gz[off + i] - c->xc[off + i];
+                float d = gz[off + i] - xc[off + i];
                 acc += fabsf(d);
                 if (dzc)
                     c->dgz[off + i] = (1 - lam) * sign(d);
@@ -317,7 +320,7 @@ static void score_cbhw(struct anogan_ctx *c, int B, struct anogan_result *res, f
             size_t off = ((size_t)ch * (size_t)B + (size_t)b) * fplane;
             double acc = 0;
             for (size_t i = 0; i < fplane; i++) {
-                float d = fg[off + i] - c->fxc[off + i];
+                float d = fg[off + i] - fxc[off + i];
                 acc += fabsf(d);
                 if (dzc)
                     c->dfg[off + i] = lam * sign(d);
@@ -344,29 +347,40 @@ void anogan_score_at(struct anogan_ctx *c, const float *x, const float *z, int B
     const float *f = net_forward(&c->m->d_feat, c->d, c->xc, B, NET_MODE_EVAL);
     memcpy(c->fxc, f, c->feat * (size_t)B * sizeof(float));
     to_cbhw(c->zc, z, B, c->zdim, 1);
-    score_cbhw(c, B, res, dz ? c->dzc : NULL);
+    score_cbhw(c, c->xc, c->fxc, B, res, dz ? c->dzc : NULL);
     if (dz)
         to_nchw(dz, c->dzc, B, c->zdim, 1);
     for (int b = 0; b < B; b++)
         res[b].iterations = 0;
 }
 
-/* Gathers the per-image state of the active images into the channel-major step buffers. */
-static void gather_active(struct anogan_ctx *c, int na)
+/* rows (C, na, rest) of dst = the active images' rows of src (C, B, rest), channel-major. */
+static void gather_rows(float *dst, const float *src, const int *active, int na, int B, int C,
+                        size_t rest)
 {
-    int C = c->m->cfg.channels, F = c->m->d_feat.cout;
-    size_t plane = c->img / (size_t)C, fplane = c->feat / (size_t)F;
-    for (int j = 0; j < na; j++) {
-        int b = c->active[j];
-        for (int ch = 0; ch < C; ch++)
-            memcpy(c->xc + ((size_t)ch * (size_t)na + (size_t)j) * plane,
-                   c->x + (size_t)b * c->img + (size_t)ch * plane, plane * sizeof(float));
-        for (int ch = 0; ch < F; ch++)
-            memcpy(c->fxc + ((size_t)ch * (size_t)na + (size_t)j) * fplane,
-                   c->fx + (size_t)b * c->feat + (size_t)ch * fplane, fplane * sizeof(float));
+    for (int ch = 0; ch < C; ch++)
+        for (int j = 0; j < na; j++)
+            memcpy(dst + ((size_t)ch * (size_t)na + (size_t)j) * rest,
+                   src + ((size_t)ch * (size_t)B + (size_t)active[j]) * rest, rest * sizeof(float));
+}
+
+/* The latents of the active images into c->zc, and their images and features: the batch's own
+ * buffers when every image is active (no copy), else gathered into the step buffers. */
+static void gather_active(struct anogan_ctx *c, int na, int B, const float **xc, const float **fxc)
+{
+    for (int j = 0; j < na; j++)
         for (int k = 0; k < c->zdim; k++)
-            c->zc[(size_t)k * (size_t)na + (size_t)j] = c->z[(size_t)b * (size_t)c->zdim + (size_t)k];
-    }
+            c->zc[(size_t)k * (size_t)na + (size_t)j] =
+                c->z[(size_t)c->active[j] * (size_t)c->zdim + (size_t)k];
+    *xc = c->xc;
+    *fxc = c->fxc;
+    if (na == B)
+        return; /* active[j] == j */
+    int C = c->m->cfg.channels, F = c->m->d_feat.cout;
+    gather_rows(c->xs, c->xc, c->active, na, B, C, c->img / (size_t)C);
+    gather_rows(c->fxs, c->fxc, c->active, na, B, F, c->feat / (size_t)F);
+    *xc = c->xs;
+    *fxc = c->fxs;
 }
 
 enum status anogan_score(struct anogan_ctx *c, const float *x, int B, const uint64_t *seeds,
@@ -382,10 +396,13 @@ enum status anogan_score(struct anogan_ctx *c, const float *x, int B, const uint
     if (search->init == ANOGAN_INIT_ENCODER && !m->has_encoder)
         return status_fail(STATUS_UNSUPPORTED, "model '%s' has no encoder", m->name);
 
-    memcpy(c->x, x, c->img * (size_t)B * sizeof(float));
-    anogan_features(c, x, B, c->fx);
+    /* the images in the nets' layout and their features, once for the whole search */
+    int F = m->d_feat.cout;
+    to_cbhw(c->xc, x, B, C, c->img / (size_t)C);
+    const float *f = net_forward(&m->d_feat, c->d, c->xc, B, NET_MODE_EVAL);
+    memcpy(c->fxc, f, c->feat * (size_t)B * sizeof(float));
+    to_nchw(c->fx, f, B, F, c->feat / (size_t)F); /* anogan_ctx_features' copy */
     if (search->init == ANOGAN_INIT_ENCODER) {
-        to_cbhw(c->xc, x, B, C, c->img / (size_t)C);
         const float *e = net_forward(&m->enc, c->e, c->xc, B, NET_MODE_EVAL);
         to_nchw(c->z, e, B, Z, 1);
     } else if (search->init == ANOGAN_INIT_GIVEN) {
@@ -418,8 +435,9 @@ enum status anogan_score(struct anogan_ctx *c, const float *x, int B, const uint
                 c->active[na++] = b;
         if (na == 0)
             break;
-        gather_active(c, na);
-        score_cbhw(c, na, step_res, c->dzc);
+        const float *xc, *fxc;
+        gather_active(c, na, B, &xc, &fxc);
+        score_cbhw(c, xc, fxc, na, step_res, c->dzc);
         for (int j = 0; j < na; j++) {
             int b = c->active[j];
             float g[Z];
@@ -441,10 +459,8 @@ enum status anogan_score(struct anogan_ctx *c, const float *x, int B, const uint
             c->on_step(c->on_step_user, t, search->iterations);
     }
     /* the final score, at the z every image ended with */
-    to_cbhw(c->xc, c->x, B, C, c->img / (size_t)C);
-    to_cbhw(c->fxc, c->fx, B, m->d_feat.cout, c->feat / (size_t)m->d_feat.cout);
     to_cbhw(c->zc, c->z, B, Z, 1);
-    score_cbhw(c, B, step_res, NULL);
+    score_cbhw(c, c->xc, c->fxc, B, step_res, NULL);
     for (int b = 0; b < B; b++) {
         if (!isfinite(step_res[b].score))
             return status_fail(STATUS_NUMERIC, "score of image %d is not finite", b);

@@ -164,12 +164,13 @@ void ops_blas_describe(char *buf, size_t len);
 /* Threads one kernel call may use (>= 1; default: the CPU count). The work is split over a
  * persistent pool above OpenBLAS, which itself runs single-threaded. Global to the process. */
 void ops_set_threads(int n);
-/* ops_set_threads's count, less one for each other caller inside ops_busy_begin/end (at least 1). */
 int ops_get_threads(void);
 /* Core lending, for callers that run kernels side by side (the daemon's search workers): between
  * ops_busy_begin() and ops_busy_end() a caller counts as busy, and each kernel call of a busy
  * caller leaves one thread to every other busy caller. With ops_set_threads(cores) and one worker
- * per core, a lone search runs on every core and a full house on one core each. */
+ * per core, a lone search runs on every core and a full house on one core each. The work is
+ * still cut into ops_get_threads() shares, run one after the other on fewer threads, so a result
+ * does not depend on how busy the process was: only on the configured thread count. */
 void ops_busy_begin(void);
 void ops_busy_end(void);
 

@@ -63,8 +63,10 @@ int ops_gemm_bf16(int trans_a, int trans_b, int M, int N, int K, const float *A,
 /* ---- ops_pool.c ---------------------------------------------------------------------------- */
 
 /* Runs fn(ctx, t, n) for t = 0 .. n-1, t = 0 on the calling thread and the others on the pool's
- * persistent threads, and returns when all have returned. n <= ops_get_threads(). Callers from
- * several threads at once are served one after the other. */
+ * persistent threads, and returns when all have returned. n <= ops_get_threads(). When other
+ * callers are busy (ops_busy_begin) the shares run one after the other on fewer threads, so fn
+ * must not wait for another share. Callers from several threads at once are served one after
+ * the other. */
 void ops_parallel(int n, void (*fn)(void *ctx, int t, int n), void *ctx);
 
 /* [*begin, *end) = share t of n of the range [0, count), in whole multiples of `unit`. */

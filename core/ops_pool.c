@@ -25,6 +25,7 @@ static int busy;               /* callers inside ops_busy_begin/end (atomic, not
 static int started;            /* pool threads running, ids 1 .. started */
 static unsigned long generation;
 static int active, remaining;  /* threads in this call (caller included), workers not done */
+static int parts;              /* shares of this call's work; thread i runs i, i + active, ... */
 static void (*job_fn)(void *, int, int);
 static void *job_ctx;
 
@@ -57,9 +58,6 @@ int ops_get_threads(void)
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
         n = cpus < 1 ? 1 : cpus > POOL_MAX ? POOL_MAX : (int)cpus;
     }
-    int others = __atomic_load_n(&busy, __ATOMIC_RELAXED) - 1;
-    if (others > 0)
-        n = n > others ? n - others : 1;
     return n;
 }
 
@@ -94,9 +92,10 @@ static void *worker(void *arg)
             continue; /* not needed for this call */
         void (*fn)(void *, int, int) = job_fn;
         void *ctx = job_ctx;
-        int n = active;
+        int n = parts, stride = active;
         pthread_mutex_unlock(&lock);
-        fn(ctx, id, n);
+        for (int t = id; t < n; t += stride)
+            fn(ctx, t, n);
         pthread_mutex_lock(&lock);
         if (--remaining == 0)
             pthread_cond_signal(&done);
@@ -126,26 +125,39 @@ static int grow(int want)
     return started;
 }
 
+/* Threads this call may run on: the configured count less one per other busy caller. */
+static int runners(int n)
+{
+    int others = __atomic_load_n(&busy, __ATOMIC_RELAXED) - 1, r = ops_get_threads();
+    if (others > 0)
+        r = r > others ? r - others : 1;
+    return r < n ? r : n;
+}
+
 void ops_parallel(int n, void (*fn)(void *ctx, int t, int n), void *ctx)
 {
-    if (n <= 1) {
-        fn(ctx, 0, 1);
+    int r = n > 1 ? runners(n) : 1;
+    if (r <= 1) { /* the same n shares, one after the other: the same sums as on n threads */
+        for (int t = 0; t < n; t++)
+            fn(ctx, t, n);
         return;
     }
     pthread_mutex_lock(&call_lock);
     pthread_mutex_lock(&lock);
-    int have = grow(n - 1);
-    if (n > have + 1)
-        n = have + 1;
+    int have = grow(r - 1);
+    if (r > have + 1)
+        r = have + 1;
     job_fn = fn;
     job_ctx = ctx;
-    active = n;
-    remaining = n - 1;
+    active = r;
+    parts = n;
+    remaining = r - 1;
     generation++;
     pthread_cond_broadcast(&wake);
     pthread_mutex_unlock(&lock);
 
-    fn(ctx, 0, n);
+    for (int t = 0; t < n; t += r)
+        fn(ctx, t, n);
 
     pthread_mutex_lock(&lock);
     while (remaining > 0)

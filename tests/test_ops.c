@@ -364,6 +364,61 @@ START_TEST(test_network_layers_fast_vs_ref)
 }
 END_TEST
 
+/* Core lending (ops_busy_begin): a caller that shares the cores with another busy one runs the
+ * same shares of the work one after the other, so every pass gives the same bits as alone. */
+static void busy_vs_alone(const struct cs *c, int transpose, uint64_t seed)
+{
+    struct conv_shape s;
+    if (!mk_conv(&s, *c, transpose))
+        return;
+    const size_t ni = n_in(&s), no = n_out(&s), nw = n_w(&s), nb = (size_t)s.cout;
+    float *inp = frand(ni, seed + 1, 1.0f), *w = frand(nw, seed + 2, 0.1f);
+    float *b = frand(nb, seed + 3, 0.5f), *dout = frand(no, seed + 4, 1.0f);
+    float *work = falloc(transpose ? conv_transpose2d_work_size(&s) : conv2d_work_size(&s));
+    struct passes p[2] = {{falloc(no), falloc(ni), falloc(nw), falloc(nb)},
+                          {falloc(no), falloc(ni), falloc(nw), falloc(nb)}};
+    ops_set_threads(2);
+    for (int busy = 0; busy < 2; busy++) {
+        memset(p[busy].g, 0, nw * sizeof(float));
+        memset(p[busy].gb, 0, nb * sizeof(float));
+        ops_busy_begin(); /* this caller */
+        if (busy)
+            ops_busy_begin(); /* and another one, which takes a thread back */
+        run_fast(p[busy], &s, transpose, inp, w, b, dout, work);
+        ops_busy_end();
+        if (busy)
+            ops_busy_end();
+    }
+    const float *alone[] = {p[0].out, p[0].d, p[0].g, p[0].gb};
+    const float *shared[] = {p[1].out, p[1].d, p[1].g, p[1].gb};
+    const size_t n[] = {no, ni, nw, nb};
+    const char *pass[] = {"forward", "backward data", "backward weight", "backward bias"};
+    for (int i = 0; i < 4; i++)
+        ck_assert_msg(memcmp(alone[i], shared[i], n[i] * sizeof(float)) == 0,
+                      "%s %s B%d cin%d %dx%d cout%d: busy and alone differ",
+                      transpose ? "convT" : "conv", pass[i], c->batch, c->cin, c->h, c->w,
+                      c->cout);
+    ops_set_threads(1);
+    for (int i = 0; i < 2; i++)
+        free(p[i].out), free(p[i].d), free(p[i].g), free(p[i].gb);
+    free(inp), free(w), free(b), free(dout), free(work);
+}
+
+/* Shapes where OpenBLAS's sums depend on how the product is cut (the seed's middle layers, with
+ * one and two images), and a projection. */
+START_TEST(test_busy_same_bits)
+{
+    static const struct cs shapes[] = {
+        {1, 64, 32, 32, 128, 4, 2, 1}, {2, 1, 64, 64, 64, 4, 2, 1}, {2, 128, 16, 16, 256, 4, 2, 1},
+        {1, 20, 1, 1, 512, 4, 1, 0},
+    };
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        busy_vs_alone(&shapes[i], 0, 7000 + 10 * i);
+        busy_vs_alone(&shapes[i], 1, 8000 + 10 * i);
+    }
+}
+END_TEST
+
 /* ---- bf16 products ------------------------------------------------------------------------- */
 
 /* Turns bf16 on; 0 (and prints why) where this machine cannot run it. */
@@ -867,6 +922,7 @@ int main(int argc, char **argv)
     tcase_add_test(cmp, test_conv_transpose2d_fast_vs_ref_odd);
     tcase_add_test(cmp, test_threaded_fast_vs_ref);
     tcase_add_test(cmp, test_network_layers_fast_vs_ref);
+    tcase_add_test(cmp, test_busy_same_bits);
     tcase_add_test(cmp, test_bf16_network_layers);
     tcase_add_test(cmp, test_bf16_exact_on_integers);
     suite_add_tcase(s, cmp);

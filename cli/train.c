@@ -279,8 +279,8 @@ static int run(struct train_args *a, struct anogan *m, struct train_state *state
                           .prog = &prog};
     if (pipeline_run(m, state, &train, &hold, &pl, &times))
         goto done;
-    fprintf(stderr, "phases (s): gan %.0f, encoder %.0f, transform %.0f, memory %.0f, fusion %.0f, "
-            "calibration %.0f\n", times.gan, times.encoder, times.transform, times.memory,
+    fprintf(stderr, "phases (s): gan %.1f, encoder %.1f, transform %.1f, memory %.1f, fusion %.1f, "
+            "calibration %.1f\n", times.gan, times.encoder, times.transform, times.memory,
             times.fusion, times.calibration);
     if (mode == TRAIN_PARTS) {
         char prev[sizeof m->trained];

@@ -98,10 +98,10 @@ static void v2_rewrite_error(struct api_response *res)
     v2_error(res, v2_status(res->status), "%s", msg);
 }
 
-static void put_tensor_meta(struct json_writer *w, const char *name, const char *datatype,
-                            int rank, const long long *shape)
+/* A tensor's "name", "datatype" and "shape", into the object being written. */
+static void put_tensor_head(struct json_writer *w, const char *name, const char *datatype, int rank,
+                            const long long *shape)
 {
-    json_object_begin(w);
     json_kv_string(w, "name", name);
     json_kv_string(w, "datatype", datatype);
     json_key_put(w, "shape");
@@ -109,6 +109,13 @@ static void put_tensor_meta(struct json_writer *w, const char *name, const char 
     for (int i = 0; i < rank; i++)
         json_int_put(w, shape[i]);
     json_array_end(w);
+}
+
+static void put_tensor_meta(struct json_writer *w, const char *name, const char *datatype, int rank,
+                            const long long *shape)
+{
+    json_object_begin(w);
+    put_tensor_head(w, name, datatype, rank, shape);
     json_object_end(w);
 }
 
@@ -547,24 +554,30 @@ static bool parse_outputs(struct api_response *res, struct v2_state *st, const s
 
 /* ---- infer: the answer ---- */
 
-/* Writes one output's JSON entry; its data into the JSON or, binary, into bin. */
-static void put_output_head(struct json_writer *w, const char *name, const char *datatype,
-                            int rank, const long long *shape)
+/* Opens one output's JSON entry; its data then goes into the JSON ("data", opened here) or,
+ * binary, into the binary section. */
+static void output_begin(struct json_writer *w, const char *name, const char *datatype, int rank,
+                         const long long *shape, bool binary)
 {
-    json_kv_string(w, "name", name);
-    json_kv_string(w, "datatype", datatype);
-    json_key_put(w, "shape");
-    json_array_begin(w);
-    for (int i = 0; i < rank; i++)
-        json_int_put(w, shape[i]);
-    json_array_end(w);
+    json_object_begin(w);
+    put_tensor_head(w, name, datatype, rank, shape);
+    if (!binary) {
+        json_key_put(w, "data");
+        json_array_begin(w);
+    }
 }
 
-static void put_binary_size(struct json_writer *w, size_t n)
+/* Closes the entry output_begin opened; binary: with the size of the bytes it put there. */
+static void output_end(struct json_writer *w, bool binary, size_t binary_size)
 {
-    json_key_put(w, "parameters");
-    json_object_begin(w);
-    json_kv_int(w, "binary_data_size", (long long)n);
+    if (binary) {
+        json_key_put(w, "parameters");
+        json_object_begin(w);
+        json_kv_int(w, "binary_data_size", (long long)binary_size);
+        json_object_end(w);
+    } else {
+        json_array_end(w);
+    }
     json_object_end(w);
 }
 
@@ -657,12 +670,7 @@ static void v2_answer(struct score_job *j)
         int k = st->order[oi];
         bool b = st->binary[k];
         size_t before = bin.len;
-        json_object_begin(&w);
-        put_output_head(&w, out_names[k], k == OUT_SCORE ? "FP32" : "BYTES", 1, shape);
-        if (!b) {
-            json_key_put(&w, "data");
-            json_array_begin(&w);
-        }
+        output_begin(&w, out_names[k], k == OUT_SCORE ? "FP32" : "BYTES", 1, shape, b);
         for (int i = 0; i < n && ok; i++) {
             const float *x = j->x + (size_t)i * isize, *g = j->recon + (size_t)i * isize;
             if (k == OUT_SCORE) {
@@ -690,11 +698,7 @@ static void v2_answer(struct score_job *j)
                 free(png);
             }
         }
-        if (b)
-            put_binary_size(&w, bin.len - before);
-        else
-            json_array_end(&w);
-        json_object_end(&w);
+        output_end(&w, b, bin.len - before);
     }
     json_array_end(&w);
     json_object_end(&w);
@@ -789,14 +793,9 @@ static void gcn_infer(struct api_response *res, const struct app *app,
         int k = st->order[oi];
         bool bo = st->binary[k];
         size_t before = b.len;
-        json_object_begin(&w);
         long long sh[] = {(long long)n, C};
-        put_output_head(&w, out_names[k], k == OUT_CLASS ? "INT64" : "FP32",
-                        k == OUT_CLASS ? 1 : 2, sh);
-        if (!bo) {
-            json_key_put(&w, "data");
-            json_array_begin(&w);
-        }
+        output_begin(&w, out_names[k], k == OUT_CLASS ? "INT64" : "FP32", k == OUT_CLASS ? 1 : 2,
+                     sh, bo);
         for (size_t i = 0; i < n; i++) {
             if (k == OUT_CLASS) {
                 int64_t c = out[i].cls;
@@ -813,11 +812,7 @@ static void gcn_infer(struct api_response *res, const struct app *app,
                 }
             }
         }
-        if (bo)
-            put_binary_size(&w, b.len - before);
-        else
-            json_array_end(&w);
-        json_object_end(&w);
+        output_end(&w, bo, b.len - before);
     }
     json_array_end(&w);
     json_object_end(&w);

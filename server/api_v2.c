@@ -39,16 +39,6 @@
 
 /* ---- answers ---- */
 
-static enum api_result send_json(struct api_response *res, int status, struct json_writer *w)
-{
-    size_t len;
-    char *body = json_writer_finish(w, &len);
-    if (!body)
-        return api_error_status(res, STATUS_NOMEM, "no memory for the answer");
-    api_set_body(res, status, "application/json", body, len);
-    return API_DONE;
-}
-
 static enum api_result v2_error(struct api_response *res, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static enum api_result v2_error(struct api_response *res, int status, const char *fmt, ...)
@@ -64,7 +54,7 @@ static enum api_result v2_error(struct api_response *res, int status, const char
     json_kv_string(&w, "error", msg);
     json_object_end(&w);
     res->nheaders = 0;
-    send_json(res, status, &w);
+    api_send_json(res, status, &w);
     if (res->status == 503) {
         char s[16];
         snprintf(s, sizeof s, "%d", API_RETRY_AFTER_S);
@@ -135,7 +125,7 @@ enum api_result api_v2_server(struct app *app, const struct api_route *route,
     json_string_put(&w, "binary_tensor_data");
     json_array_end(&w);
     json_object_end(&w);
-    return send_json(res, 200, &w);
+    return api_send_json(res, 200, &w);
 }
 
 enum api_result api_v2_live(struct app *app, const struct api_route *route,
@@ -147,7 +137,7 @@ enum api_result api_v2_live(struct app *app, const struct api_route *route,
     json_object_begin(&w);
     json_kv_bool(&w, "live", true);
     json_object_end(&w);
-    return send_json(res, 200, &w);
+    return api_send_json(res, 200, &w);
 }
 
 /* Why the daemon cannot take inference requests yet, or NULL. */
@@ -174,7 +164,7 @@ enum api_result api_v2_ready(struct app *app, const struct api_route *route,
     json_object_begin(&w);
     json_kv_bool(&w, "ready", true);
     json_object_end(&w);
-    return send_json(res, 200, &w);
+    return api_send_json(res, 200, &w);
 }
 
 /* ---- model routes ---- */
@@ -238,7 +228,7 @@ static enum api_result model_metadata(struct api_response *res, const struct v2_
     }
     json_array_end(&w);
     json_object_end(&w);
-    return send_json(res, 200, &w);
+    return api_send_json(res, 200, &w);
 }
 
 /* ---- infer: the request ---- */
@@ -968,7 +958,7 @@ enum api_result api_v2_models(struct app *app, const struct api_route *route,
         json_kv_string(&w, "name", vm.name);
         json_kv_bool(&w, "ready", why == NULL);
         json_object_end(&w);
-        return send_json(res, why ? 503 : 200, &w);
+        return api_send_json(res, why ? 503 : 200, &w);
     }
     return infer(app, req, res, &vm);
 }

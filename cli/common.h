@@ -38,6 +38,9 @@ void cli_train_progress(void *user, const struct train_progress *p);
 /* The scoring progress hook (train_score_progress_fn): images scored, images/s and ETA, redrawn
  * on a terminal, a log line every 10 s otherwise. user: a struct cli_progress. */
 void cli_score_progress(void *user, double done, size_t total, double seconds);
+/* On a terminal: draws line over the bar line (blanking what the last one had beyond it), and
+ * ends it with a newline when end. */
+void cli_progress_redraw(struct cli_progress *p, const char *line, bool end);
 /* Ends a bar line (newline on a terminal). */
 void cli_progress_end(struct cli_progress *p);
 

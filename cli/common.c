@@ -25,6 +25,13 @@ int cli_set_precision(const char *cmd, const char *value)
     return 0;
 }
 
+int cli_set_compute(const char *cmd, int threads, const char *precision)
+{
+    if (threads)
+        ops_set_threads(threads);
+    return cli_set_precision(cmd, precision);
+}
+
 void cli_describe_compute(char *buf, size_t len)
 {
     char blas[160];

@@ -191,9 +191,7 @@ int cmd_bench(int argc, char **argv)
     case CLI_PARSED_HELP: return 0;
     case CLI_PARSED_USAGE: return 2;
     }
-    if (a.threads)
-        ops_set_threads(a.threads);
-    if (cli_set_precision("bench", a.precision))
+    if (cli_set_compute("bench", a.threads, a.precision))
         return 1;
     const char *model_path = a.model;
     const bool json = a.json;

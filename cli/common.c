@@ -25,6 +25,13 @@ int cli_set_precision(const char *cmd, const char *value)
     return 0;
 }
 
+int cli_set_compute(const char *cmd, int threads, const char *precision)
+{
+    if (threads)
+        ops_set_threads(threads);
+    return cli_set_precision(cmd, precision);
+}
+
 void cli_describe_compute(char *buf, size_t len)
 {
     char blas[160];
@@ -99,15 +106,10 @@ void cli_train_progress(void *user, const struct train_progress *p)
         for (int i = 0; i < BAR; i++)
             bar[i] = i < filled ? '#' : '.';
         bar[BAR] = 0;
-        int n = fprintf(c->out, "\r%-7s epoch %d/%d [%s] step %d/%d  %s", phase, p->epoch + 1,
-                        p->epochs, bar, p->step, p->steps, rest);
-        for (int i = n; i < c->last_len; i++)
-            fputc(' ', c->out);
-        c->last_len = n;
-        if (p->epoch_end) {
-            fputc('\n', c->out);
-            c->last_len = 0;
-        }
+        char line[320];
+        snprintf(line, sizeof line, "%-7s epoch %d/%d [%s] step %d/%d  %s", phase, p->epoch + 1,
+                 p->epochs, bar, p->step, p->steps, rest);
+        cli_progress_redraw(c, line, p->epoch_end);
     } else if (p->epoch_end) {
         fprintf(c->out, "%s epoch %d/%d step %d/%d %s\n", phase, p->epoch + 1, p->epochs,
                 p->step, p->steps, rest);
@@ -130,19 +132,29 @@ void cli_score_progress(void *user, double done, size_t total, double seconds)
     double rate = seconds > 0 ? done / seconds : 0;
     char eta[32];
     fmt_duration(eta, sizeof eta, rate > 0 ? ((double)total - done) / rate : NAN);
+    char line[256];
+    snprintf(line, sizeof line, "scored %zu/%zu images  %.1f img/s  ETA %s", (size_t)done, total,
+             rate, eta);
     if (c->tty) {
         c->next_log_s = seconds + 0.5; /* redraw twice a second at most */
-        int n = fprintf(c->out, "\rscored %zu/%zu images  %.1f img/s  ETA %s", (size_t)done,
-                        total, rate, eta);
-        for (int i = n; i < c->last_len; i++)
-            fputc(' ', c->out);
-        c->last_len = n;
+        cli_progress_redraw(c, line, false);
     } else {
-        fprintf(c->out, "scored %zu/%zu images  %.1f img/s  ETA %s\n", (size_t)done, total, rate,
-                eta);
+        fprintf(c->out, "%s\n", line);
         c->next_log_s = seconds + 10;
     }
     fflush(c->out);
+}
+
+void cli_progress_redraw(struct cli_progress *p, const char *line, bool end)
+{
+    int n = fprintf(p->out, "\r%s", line);
+    for (int i = n; i < p->last_len; i++)
+        fputc(' ', p->out);
+    p->last_len = n;
+    if (end) {
+        fputc('\n', p->out);
+        p->last_len = 0;
+    }
 }
 
 void cli_progress_end(struct cli_progress *p)

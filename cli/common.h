@@ -17,6 +17,9 @@
  * table; NULL leaves the default) for command `cmd`. 0, or 1 when this machine cannot run it
  * (message printed). */
 int cli_set_precision(const char *cmd, const char *precision);
+/* --threads (0 leaves the default) and --precision together, as the commands that take both
+ * set them before any work: 0, or cli_set_precision's 1. */
+int cli_set_compute(const char *cmd, int threads, const char *precision);
 /* One line on what runs the numbers: the BLAS and its kernels, the small-product tiles, the
  * precision and (for bf16) its backend, and the CPU's bf16 units. 512 bytes hold it. */
 void cli_describe_compute(char *buf, size_t len);
@@ -38,6 +41,9 @@ void cli_train_progress(void *user, const struct train_progress *p);
 /* The scoring progress hook (train_score_progress_fn): images scored, images/s and ETA, redrawn
  * on a terminal, a log line every 10 s otherwise. user: a struct cli_progress. */
 void cli_score_progress(void *user, double done, size_t total, double seconds);
+/* On a terminal: draws line over the bar line (blanking what the last one had beyond it), and
+ * ends it with a newline when end. */
+void cli_progress_redraw(struct cli_progress *p, const char *line, bool end);
 /* Ends a bar line (newline on a terminal). */
 void cli_progress_end(struct cli_progress *p);
 

@@ -166,9 +166,7 @@ int cmd_eval_anogan(int argc, char **argv)
     case CLI_PARSED_HELP: return 0;
     case CLI_PARSED_USAGE: return 2;
     }
-    if (a.threads)
-        ops_set_threads(a.threads);
-    if (cli_set_precision("eval", a.precision))
+    if (cli_set_compute("eval", a.threads, a.precision))
         return 1;
     int rc = 1;
     struct anogan *m = NULL;

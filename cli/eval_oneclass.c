@@ -473,9 +473,7 @@ int cmd_eval_oneclass(int argc, char **argv)
         fprintf(stderr, "inspectd eval oneclass: --retrain-parts needs --models\n");
         return 2;
     }
-    if (a.threads)
-        ops_set_threads(a.threads);
-    if (cli_set_precision("eval oneclass", a.precision))
+    if (cli_set_compute("eval oneclass", a.threads, a.precision))
         return 1;
     const char *dirs[2] = {a.models, a.scores};
     for (int i = 0; i < 2; i++)

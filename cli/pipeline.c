@@ -133,18 +133,10 @@ static void parts_progress(void *user, const struct detect_progress *d)
             snprintf(line + n, sizeof line - (size_t)n,
                      "  held-out loss %.4f, %.1f%% recognised (best epoch %d)",
                      g->holdout_loss, 100 * g->holdout_accuracy, g->best_epoch);
-        if (c->tty) {
-            int w = fprintf(c->out, "\r%s", line);
-            for (int i = w; i < c->last_len; i++)
-                fputc(' ', c->out);
-            c->last_len = w;
-            if (g->epoch_end) {
-                fputc('\n', c->out);
-                c->last_len = 0;
-            }
-        } else if (g->epoch_end) {
+        if (c->tty)
+            cli_progress_redraw(c, line, g->epoch_end);
+        else if (g->epoch_end)
             fprintf(c->out, "%s\n", line);
-        }
     } else if (!strcmp(d->phase, "memory")) {
         fprintf(c->out, "memory bank %.0f/%.0f built (%.1f s)\n", d->done, d->total, d->elapsed_s);
     } else if (!strcmp(d->phase, "fusion") && d->done == 0) {

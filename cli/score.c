@@ -60,9 +60,7 @@ int cmd_score(int argc, char **argv)
         fprintf(stderr, "inspectd score: no image given (see inspectd score --help)\n");
         return 2;
     }
-    if (a.threads)
-        ops_set_threads(a.threads);
-    if (cli_set_precision("score", a.precision))
+    if (cli_set_compute("score", a.threads, a.precision))
         return 1;
     struct anogan *m = NULL;
     if (anogan_load(&m, a.model) != STATUS_OK) {

@@ -51,6 +51,14 @@ static int field_ref(const struct net_block *b, enum field f, float **ptr, int64
     return 1;
 }
 
+/* buf = the dims of shape as "a,b,c" (empty for nd = 0). */
+static void format_shape(char *buf, size_t len, const int64_t *shape, int nd)
+{
+    buf[0] = 0;
+    for (int d = 0; d < nd; d++)
+        snprintf(buf + strlen(buf), len - strlen(buf), "%s%lld", d ? "," : "", (long long)shape[d]);
+}
+
 enum status net_io_load(struct net *n, const struct net_naming *nm, const struct safetensors *st,
                             const char *file)
 {
@@ -70,13 +78,10 @@ enum status net_io_load(struct net *n, const struct net_naming *nm, const struct
             for (int d = 0; ok && d < nd; d++)
                 ok = t->shape[d] == shape[d];
             if (!ok) {
-                char got[96] = "", want[96] = "";
-                for (int d = 0; d < t->ndim && d < SAFETENSORS_MAX_DIMS; d++)
-                    snprintf(got + strlen(got), sizeof got - strlen(got), "%s%lld", d ? "," : "",
-                             (long long)t->shape[d]);
-                for (int d = 0; d < nd; d++)
-                    snprintf(want + strlen(want), sizeof want - strlen(want), "%s%lld",
-                             d ? "," : "", (long long)shape[d]);
+                char got[96], want[96];
+                format_shape(got, sizeof got, t->shape,
+                             t->ndim < SAFETENSORS_MAX_DIMS ? t->ndim : SAFETENSORS_MAX_DIMS);
+                format_shape(want, sizeof want, shape, nd);
                 return status_fail(STATUS_SHAPE, "%s: tensor %s has shape (%s), expected (%s)",
                                    file, name, got, want);
             }

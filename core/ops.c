@@ -20,20 +20,9 @@
 
 #include <string.h>
 
-struct call {
-    const struct conv_shape *s;
-    float *out;           /* out, dinp or dweight */
-    float *out2;          /* dbias */
-    const float *inp;     /* inp or dout */
-    const float *inp2;    /* inp for the weight gradients */
-    const float *weight, *bias;
-    float *work;
-};
-
 /* ---- small helpers ------------------------------------------------------------------------- */
 
-/* x[r*ld + i] (+)= bias[r] for r < rows, i < n; set: overwrite (bias NULL: zero). */
-static void bias_rows(float *x, size_t ld, const float *bias, int rows, size_t n, int set)
+void ops_bias_rows(float *x, size_t ld, const float *bias, int rows, size_t n, int set)
 {
     for (int r = 0; r < rows; r++) {
         float *xr = x + (size_t)r * ld, b = bias ? bias[r] : 0.0f;
@@ -57,11 +46,6 @@ void ops_sum_rows(float *dbias, const float *d, int rows, size_t n)
     }
 }
 
-static int is_pointwise(const struct conv_shape *s)
-{
-    return s->k == 1 && s->stride == 1 && s->pad == 0;
-}
-
 /* Conv2d reads its input through the windows of its output. */
 static struct im2col_geom conv_geom(const struct conv_shape *s, int C, int B, size_t ld)
 {
@@ -71,12 +55,16 @@ static struct im2col_geom conv_geom(const struct conv_shape *s, int C, int B, si
                                 .ld = ld};
 }
 
-/* ConvTranspose2d scatters into its output through the windows of its input. */
-static struct im2col_geom convt_geom(const struct conv_shape *s, int C, int B, size_t ld)
+struct im2col_geom ops_convt_geom(const struct conv_shape *s, int C, int B, size_t ld)
 {
     return (struct im2col_geom){.C = C, .B = B, .H = s->hout, .W = s->wout, .k = s->k,
                                 .stride = s->stride, .pad = s->pad, .oh = s->hin, .ow = s->win,
                                 .cstride = (size_t)s->batch * s->hout * s->wout, .ld = ld};
+}
+
+static double flops(const struct conv_shape *s)
+{
+    return 2.0 * s->cout * s->cin * s->k * s->k * s->batch * s->hout * s->wout;
 }
 
 int ops_plan_threads(double flop)
@@ -93,8 +81,7 @@ int ops_chunk_images(int rows, int per_image)
     return n < 1 ? 1 : n > 1 << 20 ? 1 << 20 : (int)n;
 }
 
-/* im2col of channels [c0, c1) of the whole batch into rows of the shared columns. */
-static void im2col_channels(const struct call *c, int transpose, int t, int n)
+void ops_im2col_channels(const struct ops_call *c, int transpose, int t, int n)
 {
     const struct conv_shape *s = c->s;
     const int C = transpose ? s->cout : s->cin, kk = s->k * s->k;
@@ -102,8 +89,8 @@ static void im2col_channels(const struct call *c, int transpose, int t, int n)
     const size_t img = (size_t)s->batch * (transpose ? s->hout * s->wout : s->hin * s->win);
     int c0, c1;
     ops_split(&c0, &c1, C, t, n, 1);
-    struct im2col_geom g = transpose ? convt_geom(s, c1 - c0, s->batch, N)
-                                     : conv_geom(s, c1 - c0, s->batch, N);
+    struct im2col_geom g =
+        transpose ? ops_convt_geom(s, c1 - c0, s->batch, N) : conv_geom(s, c1 - c0, s->batch, N);
     ops_im2col(c->work + (size_t)c0 * kk * N, c->inp + (size_t)c0 * img, &g);
 }
 
@@ -116,7 +103,7 @@ size_t conv2d_work_size(const struct conv_shape *s)
 
 static void conv_fwd_images(void *ctx, int t, int n)
 {
-    const struct call *c = ctx;
+    const struct ops_call *c = ctx;
     const struct conv_shape *s = c->s;
     const int K = s->cin * s->k * s->k, hwo = s->hout * s->wout, hwi = s->hin * s->win;
     const size_t N = (size_t)s->batch * hwo;
@@ -126,7 +113,7 @@ static void conv_fwd_images(void *ctx, int t, int n)
     const int cb = ops_chunk_images(K, hwo);
     for (int b = b0; b < b1; b += cb) {
         const int nb = b1 - b < cb ? b1 - b : cb, nc = nb * hwo;
-        if (is_pointwise(s)) {
+        if (ops_is_pointwise(s)) {
             ops_gemm(0, 0, s->cout, nc, K, c->weight, K, c->inp + (size_t)b * hwi, (int)N, 0.0f,
                      c->out + (size_t)b * hwo, (int)N);
         } else {
@@ -136,47 +123,47 @@ static void conv_fwd_images(void *ctx, int t, int n)
                      c->out + (size_t)b * hwo, (int)N);
         }
         if (c->bias)
-            bias_rows(c->out + (size_t)b * hwo, N, c->bias, s->cout, (size_t)nc, 0);
+            ops_bias_rows(c->out + (size_t)b * hwo, N, c->bias, s->cout, (size_t)nc, 0);
     }
 }
 
 static void conv_fwd_im2col(void *ctx, int t, int n)
 {
-    im2col_channels(ctx, 0, t, n);
+    ops_im2col_channels(ctx, 0, t, n);
 }
 
 static void conv_fwd_rows(void *ctx, int t, int n)
 {
-    const struct call *c = ctx;
+    const struct ops_call *c = ctx;
     const struct conv_shape *s = c->s;
     const int K = s->cin * s->k * s->k, N = s->batch * s->hout * s->wout;
     int r0, r1;
     ops_split(&r0, &r1, s->cout, t, n, OPS_ROW_UNIT);
-    const float *cols = is_pointwise(s) ? c->inp : c->work;
+    const float *cols = ops_is_pointwise(s) ? c->inp : c->work;
     ops_gemm(0, 0, r1 - r0, N, K, c->weight + (size_t)r0 * K, K, cols, N, 0.0f,
              c->out + (size_t)r0 * N, N);
     if (c->bias)
-        bias_rows(c->out + (size_t)r0 * N, (size_t)N, c->bias + r0, r1 - r0, (size_t)N, 0);
+        ops_bias_rows(c->out + (size_t)r0 * N, (size_t)N, c->bias + r0, r1 - r0, (size_t)N, 0);
 }
 
 void conv2d_forward(float *out, const float *inp, const float *weight, const float *bias,
                     const struct conv_shape *s, float *work)
 {
-    struct call c = {.s = s, .out = out, .inp = inp, .weight = weight, .bias = bias, .work = work};
-    const double flop = 2.0 * s->cout * s->cin * s->k * s->k * s->batch * s->hout * s->wout;
-    const int nt = ops_plan_threads(flop);
+    struct ops_call c = {
+        .s = s, .out = out, .inp = inp, .weight = weight, .bias = bias, .work = work};
+    const int nt = ops_plan_threads(flops(s));
     if (s->batch >= nt) {
         ops_parallel(nt, conv_fwd_images, &c);
         return;
     }
-    if (!is_pointwise(s))
+    if (!ops_is_pointwise(s))
         ops_parallel(nt, conv_fwd_im2col, &c);
     ops_parallel(nt, conv_fwd_rows, &c);
 }
 
 static void conv_bwd_data_images(void *ctx, int t, int n)
 {
-    const struct call *c = ctx;
+    const struct ops_call *c = ctx;
     const struct conv_shape *s = c->s;
     const int K = s->cin * s->k * s->k, hwo = s->hout * s->wout, hwi = s->hin * s->win;
     const size_t N = (size_t)s->batch * hwo, Ni = (size_t)s->batch * hwi;
@@ -186,14 +173,14 @@ static void conv_bwd_data_images(void *ctx, int t, int n)
     const int cb = ops_chunk_images(K, hwo);
     for (int b = b0; b < b1; b += cb) {
         const int nb = b1 - b < cb ? b1 - b : cb, nc = nb * hwo;
-        if (is_pointwise(s)) {
+        if (ops_is_pointwise(s)) {
             ops_gemm(1, 0, K, nc, s->cout, c->weight, K, c->inp + (size_t)b * hwo, (int)N, 0.0f,
                      c->out + (size_t)b * hwi, (int)Ni);
             continue;
         }
         ops_gemm(1, 0, K, nc, s->cout, c->weight, K, c->inp + (size_t)b * hwo, (int)N, 0.0f,
                  dcols, nc);
-        bias_rows(c->out + (size_t)b * hwi, Ni, NULL, s->cin, (size_t)nb * hwi, 1);
+        ops_bias_rows(c->out + (size_t)b * hwi, Ni, NULL, s->cin, (size_t)nb * hwi, 1);
         struct im2col_geom g = conv_geom(s, s->cin, nb, (size_t)nc);
         ops_col2im(c->out + (size_t)b * hwi, dcols, &g);
     }
@@ -201,13 +188,13 @@ static void conv_bwd_data_images(void *ctx, int t, int n)
 
 static void conv_bwd_data_channels(void *ctx, int t, int n)
 {
-    const struct call *c = ctx;
+    const struct ops_call *c = ctx;
     const struct conv_shape *s = c->s;
     const int kk = s->k * s->k, K = s->cin * kk, N = s->batch * s->hout * s->wout;
     const size_t Ni = (size_t)s->batch * s->hin * s->win;
     int c0, c1;
     ops_split(&c0, &c1, s->cin, t, n, 1);
-    if (is_pointwise(s)) {
+    if (ops_is_pointwise(s)) {
         ops_gemm(1, 0, c1 - c0, N, s->cout, c->weight + c0, K, c->inp, N, 0.0f,
                  c->out + (size_t)c0 * Ni, N);
         return;
@@ -223,20 +210,19 @@ static void conv_bwd_data_channels(void *ctx, int t, int n)
 void conv2d_backward_data(float *dinp, const float *dout, const float *weight,
                           const struct conv_shape *s, float *work)
 {
-    struct call c = {.s = s, .out = dinp, .inp = dout, .weight = weight, .work = work};
-    const double flop = 2.0 * s->cout * s->cin * s->k * s->k * s->batch * s->hout * s->wout;
-    const int nt = ops_plan_threads(flop);
+    struct ops_call c = {.s = s, .out = dinp, .inp = dout, .weight = weight, .work = work};
+    const int nt = ops_plan_threads(flops(s));
     ops_parallel(nt, s->batch >= nt ? conv_bwd_data_images : conv_bwd_data_channels, &c);
 }
 
 static void conv_bwd_weight_rows(void *ctx, int t, int n)
 {
-    const struct call *c = ctx;
+    const struct ops_call *c = ctx;
     const struct conv_shape *s = c->s;
     const int K = s->cin * s->k * s->k, N = s->batch * s->hout * s->wout;
     int r0, r1;
     ops_split(&r0, &r1, s->cout, t, n, 1);
-    const float *cols = is_pointwise(s) ? c->inp2 : c->work;
+    const float *cols = ops_is_pointwise(s) ? c->inp2 : c->work;
     ops_gemm(0, 1, r1 - r0, K, N, c->inp + (size_t)r0 * N, N, cols, N, 1.0f,
              c->out + (size_t)r0 * K, K);
     if (c->out2)
@@ -245,19 +231,18 @@ static void conv_bwd_weight_rows(void *ctx, int t, int n)
 
 static void conv_bwd_weight_im2col(void *ctx, int t, int n)
 {
-    struct call c = *(const struct call *)ctx;
+    struct ops_call c = *(const struct ops_call *)ctx;
     c.inp = c.inp2; /* the columns are of the forward input */
-    im2col_channels(&c, 0, t, n);
+    ops_im2col_channels(&c, 0, t, n);
 }
 
 void conv2d_backward_weight(float *dweight, float *dbias, const float *dout, const float *inp,
                             const struct conv_shape *s, float *work)
 {
-    struct call c = {.s = s, .out = dweight, .out2 = dbias, .inp = dout, .inp2 = inp,
-                     .work = work};
-    const double flop = 2.0 * s->cout * s->cin * s->k * s->k * s->batch * s->hout * s->wout;
-    const int nt = ops_plan_threads(flop);
-    if (!is_pointwise(s))
+    struct ops_call c = {
+        .s = s, .out = dweight, .out2 = dbias, .inp = dout, .inp2 = inp, .work = work};
+    const int nt = ops_plan_threads(flops(s));
+    if (!ops_is_pointwise(s))
         ops_parallel(nt, conv_bwd_weight_im2col, &c);
     ops_parallel(nt, conv_bwd_weight_rows, &c);
 }

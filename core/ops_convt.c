@@ -13,47 +13,15 @@
 
 #include <string.h>
 
-struct call {
-    const struct conv_shape *s;
-    float *out;        /* out, dinp or dweight */
-    float *out2;       /* dbias */
-    const float *inp;  /* inp or dout */
-    const float *inp2; /* inp for the weight gradients */
-    const float *weight, *bias;
-    float *work;
-};
-
-static int is_pointwise(const struct conv_shape *s)
-{
-    return s->k == 1 && s->stride == 1 && s->pad == 0;
-}
-
 /* The 1x1-input projection: hout = wout = k. */
 static int is_projection(const struct conv_shape *s)
 {
-    return s->hin == 1 && s->win == 1 && s->pad == 0 && !is_pointwise(s);
-}
-
-static struct im2col_geom geom(const struct conv_shape *s, int C, int B, size_t ld)
-{
-    return (struct im2col_geom){.C = C, .B = B, .H = s->hout, .W = s->wout, .k = s->k,
-                                .stride = s->stride, .pad = s->pad, .oh = s->hin, .ow = s->win,
-                                .cstride = (size_t)s->batch * s->hout * s->wout, .ld = ld};
+    return s->hin == 1 && s->win == 1 && s->pad == 0 && !ops_is_pointwise(s);
 }
 
 static double flops(const struct conv_shape *s)
 {
     return 2.0 * s->cin * s->cout * s->k * s->k * s->batch * s->hin * s->win;
-}
-
-/* x (rows, ld apart) = bias[r] (or 0) over n floats. */
-static void fill_rows(float *x, size_t ld, const float *bias, int rows, size_t n)
-{
-    for (int r = 0; r < rows; r++) {
-        float *xr = x + (size_t)r * ld, b = bias ? bias[r] : 0.0f;
-        for (size_t i = 0; i < n; i++)
-            xr[i] = b;
-    }
 }
 
 /* (B, cout, kk) <-> (cout, B, kk): dst[b, co, :] = src[co, b, :] when to_batch_major. */
@@ -78,7 +46,7 @@ size_t conv_transpose2d_work_size(const struct conv_shape *s)
 
 static void fwd_images(void *ctx, int t, int n)
 {
-    const struct call *c = ctx;
+    const struct ops_call *c = ctx;
     const struct conv_shape *s = c->s;
     const int M = s->cout * s->k * s->k, hwi = s->hin * s->win, hwo = s->hout * s->wout;
     const size_t N = (size_t)s->batch * hwi, No = (size_t)s->batch * hwo;
@@ -89,26 +57,24 @@ static void fwd_images(void *ctx, int t, int n)
     for (int b = b0; b < b1; b += cb) {
         const int nb = b1 - b < cb ? b1 - b : cb, nc = nb * hwi;
         float *out = c->out + (size_t)b * hwo;
-        if (is_pointwise(s)) {
+        if (ops_is_pointwise(s)) {
             ops_gemm(1, 0, M, nc, s->cin, c->weight, M, c->inp + (size_t)b * hwi, (int)N, 0.0f,
                      out, (int)No);
             if (c->bias)
-                for (int co = 0; co < s->cout; co++)
-                    for (int i = 0; i < nc; i++)
-                        out[(size_t)co * No + i] += c->bias[co];
+                ops_bias_rows(out, No, c->bias, s->cout, (size_t)nc, 0);
             continue;
         }
         ops_gemm(1, 0, M, nc, s->cin, c->weight, M, c->inp + (size_t)b * hwi, (int)N, 0.0f, cols,
                  nc);
-        fill_rows(out, No, c->bias, s->cout, (size_t)nb * hwo);
-        struct im2col_geom g = geom(s, s->cout, nb, (size_t)nc);
+        ops_bias_rows(out, No, c->bias, s->cout, (size_t)nb * hwo, 1);
+        struct im2col_geom g = ops_convt_geom(s, s->cout, nb, (size_t)nc);
         ops_col2im(out, cols, &g);
     }
 }
 
 static void fwd_channels(void *ctx, int t, int n)
 {
-    const struct call *c = ctx;
+    const struct ops_call *c = ctx;
     const struct conv_shape *s = c->s;
     const int kk = s->k * s->k, M = s->cout * kk, N = s->batch * s->hin * s->win;
     const size_t No = (size_t)s->batch * s->hout * s->wout;
@@ -116,16 +82,14 @@ static void fwd_channels(void *ctx, int t, int n)
     ops_split(&c0, &c1, s->cout, t, n, 1);
     float *cols = c->work + (size_t)c0 * kk * N, *out = c->out + (size_t)c0 * No;
     ops_gemm(1, 0, (c1 - c0) * kk, N, s->cin, c->weight + (size_t)c0 * kk, M, c->inp, N, 0.0f,
-             is_pointwise(s) ? out : cols, N);
-    if (is_pointwise(s)) {
+             ops_is_pointwise(s) ? out : cols, N);
+    if (ops_is_pointwise(s)) {
         if (c->bias)
-            for (int co = c0; co < c1; co++)
-                for (size_t i = 0; i < No; i++)
-                    c->out[(size_t)co * No + i] += c->bias[co];
+            ops_bias_rows(out, No, c->bias + c0, c1 - c0, No, 0);
         return;
     }
-    fill_rows(out, No, c->bias ? c->bias + c0 : NULL, c1 - c0, No);
-    struct im2col_geom g = geom(s, c1 - c0, s->batch, (size_t)N);
+    ops_bias_rows(out, No, c->bias ? c->bias + c0 : NULL, c1 - c0, No, 1);
+    struct im2col_geom g = ops_convt_geom(s, c1 - c0, s->batch, (size_t)N);
     ops_col2im(out, cols, &g);
 }
 
@@ -137,12 +101,11 @@ void conv_transpose2d_forward(float *out, const float *inp, const float *weight,
         ops_gemm(1, 0, B, M, s->cin, inp, B, weight, M, 0.0f, work, M); /* (B, cout*kk) */
         swap_blocks(out, work, B, s->cout, kk, 0);
         if (bias)
-            for (int co = 0; co < s->cout; co++)
-                for (size_t i = 0; i < (size_t)B * kk; i++)
-                    out[(size_t)co * B * kk + i] += bias[co];
+            ops_bias_rows(out, (size_t)B * kk, bias, s->cout, (size_t)B * kk, 0);
         return;
     }
-    struct call c = {.s = s, .out = out, .inp = inp, .weight = weight, .bias = bias, .work = work};
+    struct ops_call c = {
+        .s = s, .out = out, .inp = inp, .weight = weight, .bias = bias, .work = work};
     const int nt = ops_plan_threads(flops(s));
     ops_parallel(nt, s->batch >= nt ? fwd_images : fwd_channels, &c);
 }
@@ -151,7 +114,7 @@ void conv_transpose2d_forward(float *out, const float *inp, const float *weight,
 
 static void bwd_data_images(void *ctx, int t, int n)
 {
-    const struct call *c = ctx;
+    const struct ops_call *c = ctx;
     const struct conv_shape *s = c->s;
     const int M = s->cout * s->k * s->k, hwi = s->hin * s->win, hwo = s->hout * s->wout;
     const size_t N = (size_t)s->batch * hwi;
@@ -163,8 +126,8 @@ static void bwd_data_images(void *ctx, int t, int n)
         const int nb = b1 - b < cb ? b1 - b : cb, nc = nb * hwi;
         const float *cols = c->inp + (size_t)b * hwo;
         int ldc = (int)N;
-        if (!is_pointwise(s)) {
-            struct im2col_geom g = geom(s, s->cout, nb, (size_t)nc);
+        if (!ops_is_pointwise(s)) {
+            struct im2col_geom g = ops_convt_geom(s, s->cout, nb, (size_t)nc);
             ops_im2col(dcols, c->inp + (size_t)b * hwo, &g);
             cols = dcols;
             ldc = nc;
@@ -174,29 +137,33 @@ static void bwd_data_images(void *ctx, int t, int n)
     }
 }
 
-static void im2col_dout(void *ctx, int t, int n)
+static void dbias_rows(void *ctx, int t, int n)
 {
-    const struct call *c = ctx;
+    const struct ops_call *c = ctx;
     const struct conv_shape *s = c->s;
-    const int kk = s->k * s->k, N = s->batch * s->hin * s->win;
     const size_t No = (size_t)s->batch * s->hout * s->wout;
     int c0, c1;
     ops_split(&c0, &c1, s->cout, t, n, 1);
-    struct im2col_geom g = geom(s, c1 - c0, s->batch, (size_t)N);
-    ops_im2col(c->work + (size_t)c0 * kk * N, c->inp + (size_t)c0 * No, &g);
+    ops_sum_rows(c->out2 + c0, c->inp + (size_t)c0 * No, c1 - c0, No);
+}
+
+static void im2col_dout(void *ctx, int t, int n)
+{
+    const struct ops_call *c = ctx;
+    ops_im2col_channels(c, 1, t, n);
     if (c->out2) /* the weight gradient's call also wants dbias, by the same channels */
-        ops_sum_rows(c->out2 + c0, c->inp + (size_t)c0 * No, c1 - c0, No);
+        dbias_rows(ctx, t, n);
 }
 
 static void bwd_data_rows(void *ctx, int t, int n)
 {
-    const struct call *c = ctx;
+    const struct ops_call *c = ctx;
     const struct conv_shape *s = c->s;
     const int M = s->cout * s->k * s->k, N = s->batch * s->hin * s->win;
     int r0, r1;
     ops_split(&r0, &r1, s->cin, t, n, OPS_ROW_UNIT);
     ops_gemm(0, 0, r1 - r0, N, M, c->weight + (size_t)r0 * M, M,
-             is_pointwise(s) ? c->inp : c->work, N, 0.0f, c->out + (size_t)r0 * N, N);
+             ops_is_pointwise(s) ? c->inp : c->work, N, 0.0f, c->out + (size_t)r0 * N, N);
 }
 
 void conv_transpose2d_backward_data(float *dinp, const float *dout, const float *weight,
@@ -208,36 +175,26 @@ void conv_transpose2d_backward_data(float *dinp, const float *dout, const float 
         ops_gemm(0, 1, s->cin, B, M, weight, M, work, M, 0.0f, dinp, B);
         return;
     }
-    struct call c = {.s = s, .out = dinp, .inp = dout, .weight = weight, .work = work};
+    struct ops_call c = {.s = s, .out = dinp, .inp = dout, .weight = weight, .work = work};
     const int nt = ops_plan_threads(flops(s));
     if (s->batch >= nt) {
         ops_parallel(nt, bwd_data_images, &c);
         return;
     }
-    if (!is_pointwise(s))
+    if (!ops_is_pointwise(s))
         ops_parallel(nt, im2col_dout, &c);
     ops_parallel(nt, bwd_data_rows, &c);
 }
 
 static void bwd_weight_rows(void *ctx, int t, int n)
 {
-    const struct call *c = ctx;
+    const struct ops_call *c = ctx;
     const struct conv_shape *s = c->s;
     const int M = s->cout * s->k * s->k, N = s->batch * s->hin * s->win;
     int r0, r1;
     ops_split(&r0, &r1, s->cin, t, n, 1);
     ops_gemm(0, 1, r1 - r0, M, N, c->inp2 + (size_t)r0 * N, N,
-             is_pointwise(s) ? c->inp : c->work, N, 1.0f, c->out + (size_t)r0 * M, M);
-}
-
-static void dbias_rows(void *ctx, int t, int n)
-{
-    const struct call *c = ctx;
-    const struct conv_shape *s = c->s;
-    const size_t No = (size_t)s->batch * s->hout * s->wout;
-    int c0, c1;
-    ops_split(&c0, &c1, s->cout, t, n, 1);
-    ops_sum_rows(c->out2 + c0, c->inp + (size_t)c0 * No, c1 - c0, No);
+             ops_is_pointwise(s) ? c->inp : c->work, N, 1.0f, c->out + (size_t)r0 * M, M);
 }
 
 void conv_transpose2d_backward_weight(float *dweight, float *dbias, const float *dout,
@@ -251,10 +208,10 @@ void conv_transpose2d_backward_weight(float *dweight, float *dbias, const float 
             ops_sum_rows(dbias, dout, s->cout, (size_t)B * kk);
         return;
     }
-    struct call c = {.s = s, .out = dweight, .out2 = dbias, .inp = dout, .inp2 = inp,
-                     .work = work};
+    struct ops_call c = {
+        .s = s, .out = dweight, .out2 = dbias, .inp = dout, .inp2 = inp, .work = work};
     const int nt = ops_plan_threads(flops(s));
-    if (is_pointwise(s)) {
+    if (ops_is_pointwise(s)) {
         if (dbias)
             ops_parallel(nt, dbias_rows, &c);
     } else {

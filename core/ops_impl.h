@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 
+#include "ops.h"
 #include "status.h"
 
 /* ---- ops_gemm.c ---------------------------------------------------------------------------- */
@@ -72,21 +73,6 @@ void ops_parallel(int n, void (*fn)(void *ctx, int t, int n), void *ctx);
 /* [*begin, *end) = share t of n of the range [0, count), in whole multiples of `unit`. */
 void ops_split(int *begin, int *end, int count, int t, int n, int unit);
 
-/* ---- ops.c: shared by the convolution drivers ------------------------------------------------ */
-
-enum {
-    OPS_ROW_UNIT = 6,              /* rows of the small-N kernel's register tile */
-    OPS_COLS_BUDGET = 1 << 22,     /* floats of columns per chunk of images (16 MB) */
-    OPS_FLOP_PER_THREAD = 1 << 21, /* below this a second thread costs more than it saves */
-};
-
-/* Threads worth using for `flop` of work (at most ops_get_threads()). */
-int ops_plan_threads(double flop);
-/* Images per chunk so that rows x (images * per_image) columns fit OPS_COLS_BUDGET (>= 1). */
-int ops_chunk_images(int rows, int per_image);
-/* dbias[r] += sum of row r of d (rows, n apart, n floats), summed in double. */
-void ops_sum_rows(float *dbias, const float *d, int rows, size_t n);
-
 /* ---- ops_im2col.c -------------------------------------------------------------------------- */
 
 /* Geometry of an im2col: an image (C, B, H, W) read through k x k windows at stride/pad, giving
@@ -105,5 +91,46 @@ struct im2col_geom {
 void ops_im2col(float *cols, const float *img, const struct im2col_geom *g);
 /* img += the columns scattered back (the adjoint of ops_im2col). img is NOT cleared. */
 void ops_col2im(float *img, const float *cols, const struct im2col_geom *g);
+
+/* ---- ops.c: shared by the convolution drivers ------------------------------------------------ */
+
+enum {
+    OPS_ROW_UNIT = 6,              /* rows of the small-N kernel's register tile */
+    OPS_COLS_BUDGET = 1 << 22,     /* floats of columns per chunk of images (16 MB) */
+    OPS_FLOP_PER_THREAD = 1 << 21, /* below this a second thread costs more than it saves */
+};
+
+/* Threads worth using for `flop` of work (at most ops_get_threads()). */
+int ops_plan_threads(double flop);
+/* Images per chunk so that rows x (images * per_image) columns fit OPS_COLS_BUDGET (>= 1). */
+int ops_chunk_images(int rows, int per_image);
+/* dbias[r] += sum of row r of d (rows, n apart, n floats), summed in double. */
+void ops_sum_rows(float *dbias, const float *d, int rows, size_t n);
+
+/* One call of a convolution driver (ops.c, ops_convt.c), handed to its per-thread parts. */
+struct ops_call {
+    const struct conv_shape *s;
+    float *out;        /* out, dinp or dweight */
+    float *out2;       /* dbias */
+    const float *inp;  /* inp or dout */
+    const float *inp2; /* inp for the weight gradients */
+    const float *weight, *bias;
+    float *work;
+};
+
+/* A 1x1 stride-1 convolution, either way round, is a product of the tensor itself: no columns. */
+static inline int ops_is_pointwise(const struct conv_shape *s)
+{
+    return s->k == 1 && s->stride == 1 && s->pad == 0;
+}
+
+/* x[r*ld + i] (+)= bias[r] for r < rows, i < n; set: overwrite (bias NULL: zero). */
+void ops_bias_rows(float *x, size_t ld, const float *bias, int rows, size_t n, int set);
+/* The im2col geometry of a ConvTranspose2d: it scatters into its output through the windows of
+ * its input. C channels of B images; ld as in struct im2col_geom. */
+struct im2col_geom ops_convt_geom(const struct conv_shape *s, int C, int B, size_t ld);
+/* Share t of n of c->work = im2col of c->inp for the whole batch, by channels: of the input for
+ * Conv2d, of the output (dout) when transpose. */
+void ops_im2col_channels(const struct ops_call *c, int transpose, int t, int n);
 
 #endif

@@ -67,16 +67,19 @@ void conv2d_forward_ref(float *out, const float *inp, const float *weight, const
                 }
 }
 
-/* dinp[ci,b,iy,ix] = sum over every (co, oy, ox, ky, kx) that read it of w * dout. */
-void conv2d_backward_data_ref(float *dinp, const float *dout, const float *weight,
-                              const struct conv_shape *s)
+/* out[ci,b,iy,ix] = bias[ci] + sum over every (co, oy, ox, ky, kx) that read (iy, ix) of
+ * w[co,ci,ky,kx] * from[co,b,oy,ox]: Conv2d's data map run backwards (bias may be NULL). With
+ * from = dout it is Conv2d's data gradient; through conv_shape_mirror, ConvTranspose2d's
+ * forward. */
+static void conv2d_adjoint_ref(float *out, const float *from, const float *weight,
+                               const float *bias, const struct conv_shape *s)
 {
     const int B = s->batch, k = s->k;
     for (int ci = 0; ci < s->cin; ci++)
         for (int b = 0; b < B; b++)
             for (int iy = 0; iy < s->hin; iy++)
                 for (int ix = 0; ix < s->win; ix++) {
-                    double acc = 0.0;
+                    double acc = bias ? bias[ci] : 0.0;
                     for (int co = 0; co < s->cout; co++)
                         for (int ky = 0; ky < k; ky++) {
                             int ny = iy + s->pad - ky; /* = oy * stride */
@@ -87,12 +90,18 @@ void conv2d_backward_data_ref(float *dinp, const float *dout, const float *weigh
                                 if (nx < 0 || nx % s->stride != 0 || nx / s->stride >= s->wout)
                                     continue;
                                 acc += (double)weight[atw(co, ci, ky, kx, s->cin, k)] *
-                                       dout[at4(co, b, ny / s->stride, nx / s->stride, B,
-                                                s->hout, s->wout)];
+                                       from[at4(co, b, ny / s->stride, nx / s->stride, B, s->hout,
+                                                s->wout)];
                             }
                         }
-                    dinp[at4(ci, b, iy, ix, B, s->hin, s->win)] = (float)acc;
+                    out[at4(ci, b, iy, ix, B, s->hin, s->win)] = (float)acc;
                 }
+}
+
+void conv2d_backward_data_ref(float *dinp, const float *dout, const float *weight,
+                              const struct conv_shape *s)
+{
+    conv2d_adjoint_ref(dinp, dout, weight, NULL, s);
 }
 
 void conv2d_backward_weight_ref(float *dweight, float *dbias, const float *dout, const float *inp,
@@ -132,89 +141,52 @@ void conv2d_backward_weight_ref(float *dweight, float *dbias, const float *dout,
 
 /* ---- ConvTranspose2d ----------------------------------------------------------------------- */
 
+/* ConvTranspose2d is the adjoint of Conv2d's data map (torch.nn.ConvTranspose2d: "the gradient
+ * of Conv2d with respect to its input"), and its weight (cin, cout, k, k) is laid out as that
+ * Conv2d's (cout', cin', k, k). So each of its maps is a Conv2d map of the mirrored shape: the
+ * Conv2d from this layer's output (cin' = cout, hin' = hout) to its input. The sums run in the
+ * same order as the loops written out for the transposed layer would. */
+static struct conv_shape conv_shape_mirror(const struct conv_shape *s)
+{
+    return (struct conv_shape){.batch = s->batch,
+                               .cin = s->cout,
+                               .hin = s->hout,
+                               .win = s->wout,
+                               .cout = s->cin,
+                               .hout = s->hin,
+                               .wout = s->win,
+                               .k = s->k,
+                               .stride = s->stride,
+                               .pad = s->pad};
+}
+
 /* out[co,b,oy,ox] = bias + sum over every (ci, iy, ix, ky, kx) that lands on (oy, ox). */
 void conv_transpose2d_forward_ref(float *out, const float *inp, const float *weight,
                                   const float *bias, const struct conv_shape *s)
 {
-    const int B = s->batch, k = s->k;
-    for (int co = 0; co < s->cout; co++)
-        for (int b = 0; b < B; b++)
-            for (int oy = 0; oy < s->hout; oy++)
-                for (int ox = 0; ox < s->wout; ox++) {
-                    double acc = bias ? bias[co] : 0.0;
-                    for (int ci = 0; ci < s->cin; ci++)
-                        for (int ky = 0; ky < k; ky++) {
-                            int ny = oy + s->pad - ky; /* = iy * stride */
-                            if (ny < 0 || ny % s->stride != 0 || ny / s->stride >= s->hin)
-                                continue;
-                            for (int kx = 0; kx < k; kx++) {
-                                int nx = ox + s->pad - kx;
-                                if (nx < 0 || nx % s->stride != 0 || nx / s->stride >= s->win)
-                                    continue;
-                                acc += (double)weight[atw(ci, co, ky, kx, s->cout, k)] *
-                                       inp[at4(ci, b, ny / s->stride, nx / s->stride, B, s->hin,
-                                               s->win)];
-                            }
-                        }
-                    out[at4(co, b, oy, ox, B, s->hout, s->wout)] = (float)acc;
-                }
+    const struct conv_shape m = conv_shape_mirror(s);
+    conv2d_adjoint_ref(out, inp, weight, bias, &m);
 }
 
 /* The data gradient of a transposed convolution is the plain convolution of dout. */
 void conv_transpose2d_backward_data_ref(float *dinp, const float *dout, const float *weight,
                                         const struct conv_shape *s)
 {
-    const int B = s->batch, k = s->k;
-    for (int ci = 0; ci < s->cin; ci++)
-        for (int b = 0; b < B; b++)
-            for (int iy = 0; iy < s->hin; iy++)
-                for (int ix = 0; ix < s->win; ix++) {
-                    double acc = 0.0;
-                    for (int co = 0; co < s->cout; co++)
-                        for (int ky = 0; ky < k; ky++) {
-                            int oy = iy * s->stride - s->pad + ky;
-                            if (oy < 0 || oy >= s->hout)
-                                continue;
-                            for (int kx = 0; kx < k; kx++) {
-                                int ox = ix * s->stride - s->pad + kx;
-                                if (ox < 0 || ox >= s->wout)
-                                    continue;
-                                acc += (double)weight[atw(ci, co, ky, kx, s->cout, k)] *
-                                       dout[at4(co, b, oy, ox, B, s->hout, s->wout)];
-                            }
-                        }
-                    dinp[at4(ci, b, iy, ix, B, s->hin, s->win)] = (float)acc;
-                }
+    const struct conv_shape m = conv_shape_mirror(s);
+    conv2d_forward_ref(dinp, dout, weight, NULL, &m);
 }
 
+/* dweight[ci,co,ky,kx] += sum of inp[ci,b,iy,ix] * dout[co,b,oy,ox]: the mirrored Conv2d's weight
+ * gradient with inp in the role of its dout; dbias (cout) sums dout. */
 void conv_transpose2d_backward_weight_ref(float *dweight, float *dbias, const float *dout,
                                           const float *inp, const struct conv_shape *s)
 {
-    const int B = s->batch, k = s->k;
-    for (int ci = 0; ci < s->cin; ci++)
-        for (int co = 0; co < s->cout; co++)
-            for (int ky = 0; ky < k; ky++)
-                for (int kx = 0; kx < k; kx++) {
-                    double acc = 0.0;
-                    for (int b = 0; b < B; b++)
-                        for (int iy = 0; iy < s->hin; iy++) {
-                            int oy = iy * s->stride - s->pad + ky;
-                            if (oy < 0 || oy >= s->hout)
-                                continue;
-                            for (int ix = 0; ix < s->win; ix++) {
-                                int ox = ix * s->stride - s->pad + kx;
-                                if (ox < 0 || ox >= s->wout)
-                                    continue;
-                                acc += (double)inp[at4(ci, b, iy, ix, B, s->hin, s->win)] *
-                                       dout[at4(co, b, oy, ox, B, s->hout, s->wout)];
-                            }
-                        }
-                    dweight[atw(ci, co, ky, kx, s->cout, k)] += (float)acc;
-                }
+    const struct conv_shape m = conv_shape_mirror(s);
+    conv2d_backward_weight_ref(dweight, NULL, inp, dout, &m);
     if (dbias)
         for (int co = 0; co < s->cout; co++) {
             double acc = 0.0;
-            size_t n = (size_t)B * s->hout * s->wout;
+            size_t n = (size_t)s->batch * s->hout * s->wout;
             for (size_t i = 0; i < n; i++)
                 acc += dout[(size_t)co * n + i];
             dbias[co] += (float)acc;

@@ -49,6 +49,16 @@ void api_set_body(struct api_response *res, int status, const char *content_type
     res->body_owned = true;
 }
 
+enum api_result api_send_json(struct api_response *res, int status, struct json_writer *w)
+{
+    size_t len;
+    char *body = json_writer_finish(w, &len);
+    if (!body)
+        return api_error_status(res, STATUS_NOMEM, "no memory for the answer");
+    api_set_body(res, status, "application/json", body, len);
+    return API_DONE;
+}
+
 /* api_error's body, from a formatted message. */
 static void error_body(struct api_response *res, int status, const char *code, const char *msg)
 {

@@ -60,6 +60,7 @@ enum api_result {
 
 struct app;
 struct api_route;
+struct json_writer;
 
 typedef enum api_result (*api_handler)(struct app *app, const struct api_route *route,
                                        const struct api_request *req, struct api_response *res);
@@ -108,6 +109,9 @@ void api_add_header(struct api_response *res, const char *name, const char *valu
 /* Takes ownership of body (malloc'd, len bytes). */
 void api_set_body(struct api_response *res, int status, const char *content_type, char *body,
                   size_t len);
+/* Finishes w and answers its text as application/json with status (503 out_of_memory when
+ * there is no memory for it). Returns API_DONE. */
+enum api_result api_send_json(struct api_response *res, int status, struct json_writer *w);
 /* Appends printf-formatted text to res->log. */
 void api_log(struct api_response *res, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

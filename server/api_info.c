@@ -16,17 +16,6 @@
 #include "ops.h"
 #include "pool.h"
 
-static enum api_result send_json(struct api_response *res, int status, struct json_writer *w)
-{
-    size_t len;
-    char *body = json_writer_finish(w, &len);
-    if (!body) {
-        return api_error_status(res, STATUS_NOMEM, "no memory for the answer");
-    }
-    api_set_body(res, status, "application/json", body, len);
-    return API_DONE;
-}
-
 enum api_result api_healthz(struct app *app, const struct api_route *route,
                             const struct api_request *req, struct api_response *res)
 {
@@ -38,7 +27,7 @@ enum api_result api_healthz(struct app *app, const struct api_route *route,
     json_kv_string(&w, "version", INSPECTD_VERSION);
     json_kv_number(&w, "uptime_s", (float)(clock_now() - app->t_start)); /* float: short text */
     json_object_end(&w);
-    return send_json(res, 200, &w);
+    return api_send_json(res, 200, &w);
 }
 
 /* Why the daemon is not ready, or NULL when it is. */
@@ -69,7 +58,7 @@ enum api_result api_readyz(struct app *app, const struct api_route *route,
     json_kv_int(&w, "queue_depth", app->pool ? pool_depth(app->pool) : 0);
     json_kv_int(&w, "queue_capacity", app->pool ? pool_capacity(app->pool) : 0);
     json_object_end(&w);
-    return send_json(res, 200, &w);
+    return api_send_json(res, 200, &w);
 }
 
 /* "fused" and "parts": which detectors the model has, how each enters the fused score, and
@@ -232,7 +221,7 @@ enum api_result api_models(struct app *app, const struct api_route *route,
         write_gcn(&w, &ms->gcn[i], ms->graph, i == 0);
     json_array_end(&w);
     json_object_end(&w);
-    return send_json(res, 200, &w);
+    return api_send_json(res, 200, &w);
 }
 
 enum api_result api_metrics(struct app *app, const struct api_route *route,

@@ -39,16 +39,6 @@
 
 /* ---- answers ---- */
 
-static enum api_result send_json(struct api_response *res, int status, struct json_writer *w)
-{
-    size_t len;
-    char *body = json_writer_finish(w, &len);
-    if (!body)
-        return api_error_status(res, STATUS_NOMEM, "no memory for the answer");
-    api_set_body(res, status, "application/json", body, len);
-    return API_DONE;
-}
-
 static enum api_result v2_error(struct api_response *res, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static enum api_result v2_error(struct api_response *res, int status, const char *fmt, ...)
@@ -64,7 +54,7 @@ static enum api_result v2_error(struct api_response *res, int status, const char
     json_kv_string(&w, "error", msg);
     json_object_end(&w);
     res->nheaders = 0;
-    send_json(res, status, &w);
+    api_send_json(res, status, &w);
     if (res->status == 503) {
         char s[16];
         snprintf(s, sizeof s, "%d", API_RETRY_AFTER_S);
@@ -98,10 +88,10 @@ static void v2_rewrite_error(struct api_response *res)
     v2_error(res, v2_status(res->status), "%s", msg);
 }
 
-static void put_tensor_meta(struct json_writer *w, const char *name, const char *datatype,
-                            int rank, const long long *shape)
+/* A tensor's "name", "datatype" and "shape", into the object being written. */
+static void put_tensor_head(struct json_writer *w, const char *name, const char *datatype, int rank,
+                            const long long *shape)
 {
-    json_object_begin(w);
     json_kv_string(w, "name", name);
     json_kv_string(w, "datatype", datatype);
     json_key_put(w, "shape");
@@ -109,6 +99,13 @@ static void put_tensor_meta(struct json_writer *w, const char *name, const char 
     for (int i = 0; i < rank; i++)
         json_int_put(w, shape[i]);
     json_array_end(w);
+}
+
+static void put_tensor_meta(struct json_writer *w, const char *name, const char *datatype, int rank,
+                            const long long *shape)
+{
+    json_object_begin(w);
+    put_tensor_head(w, name, datatype, rank, shape);
     json_object_end(w);
 }
 
@@ -128,7 +125,7 @@ enum api_result api_v2_server(struct app *app, const struct api_route *route,
     json_string_put(&w, "binary_tensor_data");
     json_array_end(&w);
     json_object_end(&w);
-    return send_json(res, 200, &w);
+    return api_send_json(res, 200, &w);
 }
 
 enum api_result api_v2_live(struct app *app, const struct api_route *route,
@@ -140,7 +137,7 @@ enum api_result api_v2_live(struct app *app, const struct api_route *route,
     json_object_begin(&w);
     json_kv_bool(&w, "live", true);
     json_object_end(&w);
-    return send_json(res, 200, &w);
+    return api_send_json(res, 200, &w);
 }
 
 /* Why the daemon cannot take inference requests yet, or NULL. */
@@ -167,7 +164,7 @@ enum api_result api_v2_ready(struct app *app, const struct api_route *route,
     json_object_begin(&w);
     json_kv_bool(&w, "ready", true);
     json_object_end(&w);
-    return send_json(res, 200, &w);
+    return api_send_json(res, 200, &w);
 }
 
 /* ---- model routes ---- */
@@ -231,7 +228,7 @@ static enum api_result model_metadata(struct api_response *res, const struct v2_
     }
     json_array_end(&w);
     json_object_end(&w);
-    return send_json(res, 200, &w);
+    return api_send_json(res, 200, &w);
 }
 
 /* ---- infer: the request ---- */
@@ -547,24 +544,30 @@ static bool parse_outputs(struct api_response *res, struct v2_state *st, const s
 
 /* ---- infer: the answer ---- */
 
-/* Writes one output's JSON entry; its data into the JSON or, binary, into bin. */
-static void put_output_head(struct json_writer *w, const char *name, const char *datatype,
-                            int rank, const long long *shape)
+/* Opens one output's JSON entry; its data then goes into the JSON ("data", opened here) or,
+ * binary, into the binary section. */
+static void output_begin(struct json_writer *w, const char *name, const char *datatype, int rank,
+                         const long long *shape, bool binary)
 {
-    json_kv_string(w, "name", name);
-    json_kv_string(w, "datatype", datatype);
-    json_key_put(w, "shape");
-    json_array_begin(w);
-    for (int i = 0; i < rank; i++)
-        json_int_put(w, shape[i]);
-    json_array_end(w);
+    json_object_begin(w);
+    put_tensor_head(w, name, datatype, rank, shape);
+    if (!binary) {
+        json_key_put(w, "data");
+        json_array_begin(w);
+    }
 }
 
-static void put_binary_size(struct json_writer *w, size_t n)
+/* Closes the entry output_begin opened; binary: with the size of the bytes it put there. */
+static void output_end(struct json_writer *w, bool binary, size_t binary_size)
 {
-    json_key_put(w, "parameters");
-    json_object_begin(w);
-    json_kv_int(w, "binary_data_size", (long long)n);
+    if (binary) {
+        json_key_put(w, "parameters");
+        json_object_begin(w);
+        json_kv_int(w, "binary_data_size", (long long)binary_size);
+        json_object_end(w);
+    } else {
+        json_array_end(w);
+    }
     json_object_end(w);
 }
 
@@ -657,12 +660,7 @@ static void v2_answer(struct score_job *j)
         int k = st->order[oi];
         bool b = st->binary[k];
         size_t before = bin.len;
-        json_object_begin(&w);
-        put_output_head(&w, out_names[k], k == OUT_SCORE ? "FP32" : "BYTES", 1, shape);
-        if (!b) {
-            json_key_put(&w, "data");
-            json_array_begin(&w);
-        }
+        output_begin(&w, out_names[k], k == OUT_SCORE ? "FP32" : "BYTES", 1, shape, b);
         for (int i = 0; i < n && ok; i++) {
             const float *x = j->x + (size_t)i * isize, *g = j->recon + (size_t)i * isize;
             if (k == OUT_SCORE) {
@@ -690,11 +688,7 @@ static void v2_answer(struct score_job *j)
                 free(png);
             }
         }
-        if (b)
-            put_binary_size(&w, bin.len - before);
-        else
-            json_array_end(&w);
-        json_object_end(&w);
+        output_end(&w, b, bin.len - before);
     }
     json_array_end(&w);
     json_object_end(&w);
@@ -789,14 +783,9 @@ static void gcn_infer(struct api_response *res, const struct app *app,
         int k = st->order[oi];
         bool bo = st->binary[k];
         size_t before = b.len;
-        json_object_begin(&w);
         long long sh[] = {(long long)n, C};
-        put_output_head(&w, out_names[k], k == OUT_CLASS ? "INT64" : "FP32",
-                        k == OUT_CLASS ? 1 : 2, sh);
-        if (!bo) {
-            json_key_put(&w, "data");
-            json_array_begin(&w);
-        }
+        output_begin(&w, out_names[k], k == OUT_CLASS ? "INT64" : "FP32", k == OUT_CLASS ? 1 : 2,
+                     sh, bo);
         for (size_t i = 0; i < n; i++) {
             if (k == OUT_CLASS) {
                 int64_t c = out[i].cls;
@@ -813,11 +802,7 @@ static void gcn_infer(struct api_response *res, const struct app *app,
                 }
             }
         }
-        if (bo)
-            put_binary_size(&w, b.len - before);
-        else
-            json_array_end(&w);
-        json_object_end(&w);
+        output_end(&w, bo, b.len - before);
     }
     json_array_end(&w);
     json_object_end(&w);
@@ -973,7 +958,7 @@ enum api_result api_v2_models(struct app *app, const struct api_route *route,
         json_kv_string(&w, "name", vm.name);
         json_kv_bool(&w, "ready", why == NULL);
         json_object_end(&w);
-        return send_json(res, why ? 503 : 200, &w);
+        return api_send_json(res, why ? 503 : 200, &w);
     }
     return infer(app, req, res, &vm);
 }

@@ -109,53 +109,56 @@ void metrics_search(struct metrics *m, int images, long long iterations, double 
     pthread_mutex_unlock(&m->lock);
 }
 
-void metrics_rejected(struct metrics *m)
+/* *counter += 1, under the lock. */
+static void count_one(struct metrics *m, long long *counter)
 {
     pthread_mutex_lock(&m->lock);
-    m->rejected++;
+    (*counter)++;
     pthread_mutex_unlock(&m->lock);
+}
+
+/* *counter, read under the lock. */
+static long long read_count(struct metrics *m, const long long *counter)
+{
+    pthread_mutex_lock(&m->lock);
+    long long v = *counter;
+    pthread_mutex_unlock(&m->lock);
+    return v;
+}
+
+void metrics_rejected(struct metrics *m)
+{
+    count_one(m, &m->rejected);
 }
 
 void metrics_expired(struct metrics *m)
 {
-    pthread_mutex_lock(&m->lock);
-    m->expired++;
-    pthread_mutex_unlock(&m->lock);
+    count_one(m, &m->expired);
 }
 
 long long metrics_expired_count(struct metrics *m)
 {
-    pthread_mutex_lock(&m->lock);
-    long long n = m->expired;
-    pthread_mutex_unlock(&m->lock);
-    return n;
+    return read_count(m, &m->expired);
 }
 
 void metrics_published(struct metrics *m, const char *sink, bool dropped)
 {
-    pthread_mutex_lock(&m->lock);
     bool mqtt = !strcmp(sink, "mqtt");
     if (dropped)
-        (*(mqtt ? &m->mqtt_dropped : &m->webhook_dropped))++;
+        count_one(m, mqtt ? &m->mqtt_dropped : &m->webhook_dropped);
     else
-        (*(mqtt ? &m->mqtt_published : &m->webhook_published))++;
-    pthread_mutex_unlock(&m->lock);
+        count_one(m, mqtt ? &m->mqtt_published : &m->webhook_published);
 }
 
 long long metrics_images_scored(struct metrics *m)
 {
-    pthread_mutex_lock(&m->lock);
-    long long v = m->images;
-    pthread_mutex_unlock(&m->lock);
-    return v;
+    return read_count(m, &m->images);
 }
 
+/* The slot's address is fixed at creation; only the count needs the lock. */
 long long metrics_requests(struct metrics *m, int route, int status)
 {
-    pthread_mutex_lock(&m->lock);
-    long long v = m->stats[route_slot(m, route)].count[status_slot(status)];
-    pthread_mutex_unlock(&m->lock);
-    return v;
+    return read_count(m, &m->stats[route_slot(m, route)].count[status_slot(status)]);
 }
 
 static void gauge(FILE *f, const char *name, const char *help, double v)

@@ -288,6 +288,27 @@ static float sign(float v)
     return (float)((v > 0) - (v < 0)); /* 0 at 0, as PyTorch's abs backward */
 }
 
+/* sum[b] = sum over image b of |a - ref|, for (C, B, plane) channel-major a and ref; if grad,
+ * also grad = w sign(a - ref). The sums go channel by channel, each in double. */
+static void l1_per_image(float *sum, float *grad, float w, const float *a, const float *ref, int C,
+                         int B, size_t plane)
+{
+    for (int b = 0; b < B; b++)
+        sum[b] = 0;
+    for (int ch = 0; ch < C; ch++)
+        for (int b = 0; b < B; b++) {
+            size_t off = ((size_t)ch * (size_t)B + (size_t)b) * plane;
+            double acc = 0;
+            for (size_t i = 0; i < plane; i++) {
+                float d = a[off + i] - ref[off + i];
+                acc += fabsf(d);
+                if (grad)
+                    grad[off + i] = w * sign(d);
+            }
+            sum[b] += (float)acc;
+        }
+}
+
 /* The score at latents c->zc (zdim, B) of the images xc (C, B, S, S) with features fxc
  * (F, B, 4, 4), all channel-major. Fills res and, if dzc, d(sum of scores)/d zc. */
 static void score_cbhw(struct anogan_ctx *c, const float *xc, const float *fxc, int B,
@@ -296,39 +317,18 @@ static void score_cbhw(struct anogan_ctx *c, const float *xc, const float *fxc, 
     struct anogan *m = c->m;
     float lam = m->cfg.lambda;
     int C = m->cfg.channels, F = m->d_feat.cout;
-    size_t plane = c->img / (size_t)C, fplane = c->feat / (size_t)F;
     const float *gz = net_forward(&m->g, c->g, c->zc, B, NET_MODE_EVAL);
     const float *fg = net_forward(&m->d_feat, c->d, gz, B, NET_MODE_EVAL);
-    for (int b = 0; b < B; b++)
-        res[b].residual = res[b].discrimination = 0;
+    float resid[B], disc[B];
     /* residual sum|x - G(z)| and its gradient (1 - lambda) sign(G(z) - x) */
-    for (int ch = 0; ch < C; ch++)
-        for (int b = 0; b < B; b++) {
-            size_t off = ((size_t)ch * (size_t)B + (size_t)b) * plane;
-            double acc = 0;
-            for (size_t i = 0; i < plane; i++) {
-                float d = gz[off + i] - xc[off + i];
-                acc += fabsf(d);
-                if (dzc)
-                    c->dgz[off + i] = (1 - lam) * sign(d);
-            }
-            res[b].residual += (float)acc;
-        }
+    l1_per_image(resid, dzc ? c->dgz : NULL, 1 - lam, gz, xc, C, B, c->img / (size_t)C);
     /* discrimination sum|f(x) - f(G(z))| and its gradient lambda sign(f(G(z)) - f(x)) */
-    for (int ch = 0; ch < F; ch++)
-        for (int b = 0; b < B; b++) {
-            size_t off = ((size_t)ch * (size_t)B + (size_t)b) * fplane;
-            double acc = 0;
-            for (size_t i = 0; i < fplane; i++) {
-                float d = fg[off + i] - fxc[off + i];
-                acc += fabsf(d);
-                if (dzc)
-                    c->dfg[off + i] = lam * sign(d);
-            }
-            res[b].discrimination += (float)acc;
-        }
-    for (int b = 0; b < B; b++)
-        res[b].score = (1 - lam) * res[b].residual + lam * res[b].discrimination;
+    l1_per_image(disc, dzc ? c->dfg : NULL, lam, fg, fxc, F, B, c->feat / (size_t)F);
+    for (int b = 0; b < B; b++) {
+        res[b].residual = resid[b];
+        res[b].discrimination = disc[b];
+        res[b].score = (1 - lam) * resid[b] + lam * disc[b];
+    }
     if (!dzc)
         return;
     net_backward(&m->d_feat, c->d, c->dgz_d, c->dfg, false);

@@ -242,15 +242,41 @@ static void run_fast(struct passes p, const struct conv_shape *s, int transpose,
     }
 }
 
+/* One layer under test: its shape, sizes, random operands and the fast kernels' scratch. */
+struct layer {
+    struct conv_shape s;
+    size_t ni, no, nw, nb; /* floats of input, output, weight, bias */
+    float *inp, *w, *b, *dout, *work;
+};
+
+/* 0 (nothing allocated) where the shape is not valid. */
+static int layer_make(struct layer *l, const struct cs *c, int transpose, uint64_t seed)
+{
+    if (!mk_conv(&l->s, *c, transpose))
+        return 0;
+    const struct conv_shape *s = &l->s;
+    l->ni = n_in(s), l->no = n_out(s), l->nw = n_w(s), l->nb = (size_t)s->cout;
+    l->inp = frand(l->ni, seed + 1, 1.0f), l->w = frand(l->nw, seed + 2, 0.1f);
+    l->b = frand(l->nb, seed + 3, 0.5f), l->dout = frand(l->no, seed + 4, 1.0f);
+    l->work = falloc(transpose ? conv_transpose2d_work_size(s) : conv2d_work_size(s));
+    return 1;
+}
+
+static void layer_free(struct layer *l)
+{
+    free(l->inp), free(l->w), free(l->b), free(l->dout), free(l->work);
+}
+
 /* Runs every fast kernel with 1, 2 and 3 threads against one run of the references. */
 static void fast_vs_ref(const struct cs *c, int transpose, uint64_t seed)
 {
-    struct conv_shape s;
-    if (!mk_conv(&s, *c, transpose))
+    struct layer l;
+    if (!layer_make(&l, c, transpose, seed))
         return;
-    const size_t ni = n_in(&s), no = n_out(&s), nw = n_w(&s), nb = (size_t)s.cout;
-    float *inp = frand(ni, seed + 1, 1.0f), *w = frand(nw, seed + 2, 0.1f);
-    float *b = frand(nb, seed + 3, 0.5f), *dout = frand(no, seed + 4, 1.0f);
+    const struct conv_shape s = l.s;
+    const size_t ni = l.ni, no = l.no, nw = l.nw, nb = l.nb;
+    const float *inp = l.inp, *w = l.w, *b = l.b, *dout = l.dout;
+    float *work = l.work;
     float *o1 = falloc(no), *o1nb = falloc(no), *d1 = falloc(ni);
     /* Non-zero start for the weight gradients: the kernels must add to it. */
     float *g0 = frand(nw, seed + 7, 0.5f), *gb0 = frand(nb, seed + 8, 0.5f);
@@ -264,7 +290,6 @@ static void fast_vs_ref(const struct cs *c, int transpose, uint64_t seed)
         conv2d_forward_ref(o1nb, inp, w, NULL, &s);
 
     float *o2 = falloc(no), *d2 = falloc(ni), *g2 = falloc(nw), *gb2 = falloc(nb);
-    float *work = falloc(transpose ? conv_transpose2d_work_size(&s) : conv2d_work_size(&s));
     const int saved = ops_get_threads();
     for (int run = 0; run < 3 * ((int)cpu_isa_detected() + 1); run++) {
         const int nt = 1 + run % 3;
@@ -299,8 +324,9 @@ static void fast_vs_ref(const struct cs *c, int transpose, uint64_t seed)
     ops_set_threads(saved);
     cpu_set_isa_limit(CPU_ISA_AVX512);
 
-    free(inp), free(w), free(b), free(dout), free(o1), free(o1nb), free(d1), free(g0), free(gb0);
-    free(g1), free(gb1), free(o2), free(d2), free(g2), free(gb2), free(work);
+    free(o1), free(o1nb), free(d1), free(g0), free(gb0);
+    free(g1), free(gb1), free(o2), free(d2), free(g2), free(gb2);
+    layer_free(&l);
 }
 
 /* Odd shapes, plus reduced-width copies of the network layers at batch 3. */
@@ -368,13 +394,10 @@ END_TEST
  * same shares of the work one after the other, so every pass gives the same bits as alone. */
 static void busy_vs_alone(const struct cs *c, int transpose, uint64_t seed)
 {
-    struct conv_shape s;
-    if (!mk_conv(&s, *c, transpose))
+    struct layer l;
+    if (!layer_make(&l, c, transpose, seed))
         return;
-    const size_t ni = n_in(&s), no = n_out(&s), nw = n_w(&s), nb = (size_t)s.cout;
-    float *inp = frand(ni, seed + 1, 1.0f), *w = frand(nw, seed + 2, 0.1f);
-    float *b = frand(nb, seed + 3, 0.5f), *dout = frand(no, seed + 4, 1.0f);
-    float *work = falloc(transpose ? conv_transpose2d_work_size(&s) : conv2d_work_size(&s));
+    const size_t ni = l.ni, no = l.no, nw = l.nw, nb = l.nb;
     struct passes p[2] = {{falloc(no), falloc(ni), falloc(nw), falloc(nb)},
                           {falloc(no), falloc(ni), falloc(nw), falloc(nb)}};
     ops_set_threads(2);
@@ -384,7 +407,7 @@ static void busy_vs_alone(const struct cs *c, int transpose, uint64_t seed)
         ops_busy_begin(); /* this caller */
         if (busy)
             ops_busy_begin(); /* and another one, which takes a thread back */
-        run_fast(p[busy], &s, transpose, inp, w, b, dout, work);
+        run_fast(p[busy], &l.s, transpose, l.inp, l.w, l.b, l.dout, l.work);
         ops_busy_end();
         if (busy)
             ops_busy_end();
@@ -401,7 +424,7 @@ static void busy_vs_alone(const struct cs *c, int transpose, uint64_t seed)
     ops_set_threads(1);
     for (int i = 0; i < 2; i++)
         free(p[i].out), free(p[i].d), free(p[i].g), free(p[i].gb);
-    free(inp), free(w), free(b), free(dout), free(work);
+    layer_free(&l);
 }
 
 /* Shapes where OpenBLAS's sums depend on how the product is cut (the seed's middle layers, with
@@ -438,15 +461,14 @@ static int bf16_on(void)
  * matched fp32 to the last bit would mean the products never went through bf16. */
 static void bf16_vs_ref(const struct cs *c, int transpose, uint64_t seed)
 {
-    struct conv_shape s;
-    if (!mk_conv(&s, *c, transpose))
+    struct layer l;
+    if (!layer_make(&l, c, transpose, seed))
         return;
-    const size_t ni = n_in(&s), no = n_out(&s), nw = n_w(&s), nb = (size_t)s.cout;
-    float *inp = frand(ni, seed + 1, 1.0f), *w = frand(nw, seed + 2, 0.1f);
-    float *b = frand(nb, seed + 3, 0.5f), *dout = frand(no, seed + 4, 1.0f);
+    const struct conv_shape s = l.s;
+    const size_t ni = l.ni, no = l.no, nw = l.nw, nb = l.nb;
+    const float *inp = l.inp, *w = l.w, *b = l.b, *dout = l.dout;
     float *o1 = falloc(no), *d1 = falloc(ni), *g1 = falloc(nw), *gb1 = falloc(nb);
     float *o2 = falloc(no), *d2 = falloc(ni), *g2 = falloc(nw), *gb2 = falloc(nb);
-    float *work = falloc(transpose ? conv_transpose2d_work_size(&s) : conv2d_work_size(&s));
     ck_assert_int_eq(ops_set_precision(OPS_PRECISION_FP32), STATUS_OK);
     run_ref((struct passes){o1, d1, g1, gb1}, &s, transpose, inp, w, b, dout);
     ck_assert_int_eq(ops_set_precision(OPS_PRECISION_BF16), STATUS_OK);
@@ -454,7 +476,7 @@ static void bf16_vs_ref(const struct cs *c, int transpose, uint64_t seed)
         ops_set_threads(nt);
         memset(g2, 0, nw * sizeof *g2);
         memset(gb2, 0, nb * sizeof *gb2);
-        run_fast((struct passes){o2, d2, g2, gb2}, &s, transpose, inp, w, b, dout, work);
+        run_fast((struct passes){o2, d2, g2, gb2}, &s, transpose, inp, w, b, dout, l.work);
         const float *got[] = {o2, d2, g2}, *want[] = {o1, d1, g1};
         const size_t n[] = {no, ni, nw};
         const char *pass[] = {"forward", "backward data", "backward weight"};
@@ -468,8 +490,8 @@ static void bf16_vs_ref(const struct cs *c, int transpose, uint64_t seed)
     }
     ops_set_threads(1);
     ck_assert_int_eq(ops_set_precision(OPS_PRECISION_FP32), STATUS_OK);
-    free(inp), free(w), free(b), free(dout), free(o1), free(d1), free(g1), free(gb1);
-    free(o2), free(d2), free(g2), free(gb2), free(work);
+    free(o1), free(d1), free(g1), free(gb1), free(o2), free(d2), free(g2), free(gb2);
+    layer_free(&l);
 }
 
 START_TEST(test_bf16_network_layers)

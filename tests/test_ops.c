@@ -267,6 +267,17 @@ static void layer_free(struct layer *l)
     free(l->inp), free(l->w), free(l->b), free(l->dout), free(l->work);
 }
 
+/* check(shape, transpose, seed) for every shape, as a convolution (seeds from seed, 10 apart)
+ * and as a transposed one (seeds from seed + 1000). */
+static void both_directions(void (*check)(const struct cs *, int, uint64_t),
+                            const struct cs *shapes, size_t n, uint64_t seed)
+{
+    for (size_t i = 0; i < n; i++) {
+        check(&shapes[i], 0, seed + 10 * i);
+        check(&shapes[i], 1, seed + 1000 + 10 * i);
+    }
+}
+
 /* Runs every fast kernel with 1, 2 and 3 threads against one run of the references. */
 static void fast_vs_ref(const struct cs *c, int transpose, uint64_t seed)
 {
@@ -365,10 +376,7 @@ START_TEST(test_threaded_fast_vs_ref)
         {2, 300, 8, 8, 200, 1, 1, 0}, {3, 20, 1, 1, 512, 4, 1, 0}, {5, 64, 64, 64, 2, 4, 2, 1},
         {5, 2, 32, 32, 64, 4, 2, 1},
     };
-    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
-        fast_vs_ref(&shapes[i], 0, 5000 + 10 * i);
-        fast_vs_ref(&shapes[i], 1, 6000 + 10 * i);
-    }
+    both_directions(fast_vs_ref, shapes, sizeof shapes / sizeof shapes[0], 5000);
 }
 END_TEST
 
@@ -435,10 +443,7 @@ START_TEST(test_busy_same_bits)
         {1, 64, 32, 32, 128, 4, 2, 1}, {2, 1, 64, 64, 64, 4, 2, 1}, {2, 128, 16, 16, 256, 4, 2, 1},
         {1, 20, 1, 1, 512, 4, 1, 0},
     };
-    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
-        busy_vs_alone(&shapes[i], 0, 7000 + 10 * i);
-        busy_vs_alone(&shapes[i], 1, 8000 + 10 * i);
-    }
+    both_directions(busy_vs_alone, shapes, sizeof shapes / sizeof shapes[0], 7000);
 }
 END_TEST
 
@@ -464,21 +469,19 @@ static void bf16_vs_ref(const struct cs *c, int transpose, uint64_t seed)
     struct layer l;
     if (!layer_make(&l, c, transpose, seed))
         return;
-    const struct conv_shape s = l.s;
-    const size_t ni = l.ni, no = l.no, nw = l.nw, nb = l.nb;
-    const float *inp = l.inp, *w = l.w, *b = l.b, *dout = l.dout;
-    float *o1 = falloc(no), *d1 = falloc(ni), *g1 = falloc(nw), *gb1 = falloc(nb);
-    float *o2 = falloc(no), *d2 = falloc(ni), *g2 = falloc(nw), *gb2 = falloc(nb);
+    float *o1 = falloc(l.no), *d1 = falloc(l.ni), *g1 = falloc(l.nw), *gb1 = falloc(l.nb);
+    float *o2 = falloc(l.no), *d2 = falloc(l.ni), *g2 = falloc(l.nw), *gb2 = falloc(l.nb);
     ck_assert_int_eq(ops_set_precision(OPS_PRECISION_FP32), STATUS_OK);
-    run_ref((struct passes){o1, d1, g1, gb1}, &s, transpose, inp, w, b, dout);
+    run_ref((struct passes){o1, d1, g1, gb1}, &l.s, transpose, l.inp, l.w, l.b, l.dout);
     ck_assert_int_eq(ops_set_precision(OPS_PRECISION_BF16), STATUS_OK);
     for (int nt = 1; nt <= 2; nt++) {
         ops_set_threads(nt);
-        memset(g2, 0, nw * sizeof *g2);
-        memset(gb2, 0, nb * sizeof *gb2);
-        run_fast((struct passes){o2, d2, g2, gb2}, &s, transpose, inp, w, b, dout, l.work);
+        memset(g2, 0, l.nw * sizeof *g2);
+        memset(gb2, 0, l.nb * sizeof *gb2);
+        run_fast((struct passes){o2, d2, g2, gb2}, &l.s, transpose, l.inp, l.w, l.b, l.dout,
+                 l.work);
         const float *got[] = {o2, d2, g2}, *want[] = {o1, d1, g1};
-        const size_t n[] = {no, ni, nw};
+        const size_t n[] = {l.no, l.ni, l.nw};
         const char *pass[] = {"forward", "backward data", "backward weight"};
         for (int i = 0; i < 3; i++) {
             double e = tu_nmse(got[i], want[i], n[i]);

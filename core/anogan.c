@@ -269,13 +269,21 @@ void anogan_generate(struct anogan_ctx *c, const float *z, int B, float *out)
     to_nchw(out, gz, B, c->m->cfg.channels, c->img / (size_t)c->m->cfg.channels);
 }
 
-void anogan_features(struct anogan_ctx *c, const float *x, int B, float *out)
+/* The images x (B, NCHW) into c->xc in the nets' layout, and D's features of them into c->fxc
+ * (channel-major); returns c->fxc. */
+static const float *load_images(struct anogan_ctx *c, const float *x, int B)
 {
     ASSERT(B > 0 && B <= c->max_batch);
     int C = c->m->cfg.channels;
     to_cbhw(c->xc, x, B, C, c->img / (size_t)C);
     const float *f = net_forward(&c->m->d_feat, c->d, c->xc, B, NET_MODE_EVAL);
-    to_nchw(out, f, B, c->m->d_feat.cout, c->feat / (size_t)c->m->d_feat.cout);
+    memcpy(c->fxc, f, c->feat * (size_t)B * sizeof(float));
+    return c->fxc;
+}
+
+void anogan_features(struct anogan_ctx *c, const float *x, int B, float *out)
+{
+    to_nchw(out, load_images(c, x, B), B, c->m->d_feat.cout, c->feat / (size_t)c->m->d_feat.cout);
 }
 
 const float *anogan_ctx_features(const struct anogan_ctx *c)
@@ -341,11 +349,7 @@ static void score_cbhw(struct anogan_ctx *c, const float *xc, const float *fxc, 
 void anogan_score_at(struct anogan_ctx *c, const float *x, const float *z, int B,
                      struct anogan_result *res, float *dz)
 {
-    ASSERT(B > 0 && B <= c->max_batch);
-    int C = c->m->cfg.channels;
-    to_cbhw(c->xc, x, B, C, c->img / (size_t)C);
-    const float *f = net_forward(&c->m->d_feat, c->d, c->xc, B, NET_MODE_EVAL);
-    memcpy(c->fxc, f, c->feat * (size_t)B * sizeof(float));
+    load_images(c, x, B);
     to_cbhw(c->zc, z, B, c->zdim, 1);
     score_cbhw(c, c->xc, c->fxc, B, res, dz ? c->dzc : NULL);
     if (dz)
@@ -396,12 +400,9 @@ enum status anogan_score(struct anogan_ctx *c, const float *x, int B, const uint
     if (search->init == ANOGAN_INIT_ENCODER && !m->has_encoder)
         return status_fail(STATUS_UNSUPPORTED, "model '%s' has no encoder", m->name);
 
-    /* the images in the nets' layout and their features, once for the whole search */
-    int F = m->d_feat.cout;
-    to_cbhw(c->xc, x, B, C, c->img / (size_t)C);
-    const float *f = net_forward(&m->d_feat, c->d, c->xc, B, NET_MODE_EVAL);
-    memcpy(c->fxc, f, c->feat * (size_t)B * sizeof(float));
-    to_nchw(c->fx, f, B, F, c->feat / (size_t)F); /* anogan_ctx_features' copy */
+    /* the images in the nets' layout and their features, once for the whole search; fx is
+     * anogan_ctx_features' image-major copy */
+    anogan_features(c, x, B, c->fx);
     if (search->init == ANOGAN_INIT_ENCODER) {
         const float *e = net_forward(&m->enc, c->e, c->xc, B, NET_MODE_EVAL);
         to_nchw(c->z, e, B, Z, 1);
